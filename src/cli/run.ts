@@ -1,0 +1,98 @@
+/**
+ * Command-line entry: finds the command, parses global and command options
+ * (node:util parseArgs, strict), sets up logging and output, runs the command and
+ * turns what it throws into a message and an exit code.
+ */
+import { parseArgs } from 'node:util';
+import { AgentError, ConfigError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, errorMessage } from '../errors.js';
+import { Root } from '../fs/root.js';
+import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from '../log/logger.js';
+import { VERSION } from '../version.js';
+import type { CommandSpec, OptionSpec } from './command.js';
+import { COMMANDS, findCommand, GLOBAL_OPTIONS } from './commands.js';
+import { commandHelp, mainHelp } from './help.js';
+import { createOutput } from './output.js';
+import { nearest } from '../config/suggest.js';
+
+type ParseOptions = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
+
+function parseSpec(...sets: Record<string, OptionSpec>[]): ParseOptions {
+  const out: ParseOptions = {};
+  for (const set of sets) for (const [k, o] of Object.entries(set)) out[k] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
+  return out;
+}
+
+/** The command name: the first argument that is not an option or an option's value. */
+function findCommandName(argv: string[]): string | undefined {
+  const { tokens } = parseArgs({ args: argv, options: parseSpec(GLOBAL_OPTIONS), strict: false, allowPositionals: true, tokens: true });
+  return tokens.find((t) => t.kind === 'positional')?.value;
+}
+
+function parseCommandLine(argv: string[], cmd: CommandSpec | undefined) {
+  try {
+    return parseArgs({ args: argv, options: parseSpec(GLOBAL_OPTIONS, cmd?.options ?? {}), strict: true, allowPositionals: true });
+  } catch (err) {
+    const msg = errorMessage(err);
+    const unknown = /Unknown option '(--?[^']+)'/.exec(msg)?.[1];
+    const known = Object.keys({ ...GLOBAL_OPTIONS, ...(cmd?.options ?? {}) });
+    const guess = unknown?.startsWith('--') ? nearest(unknown.slice(2), known) : undefined;
+    throw new UsageError(msg.split('. To specify')[0]!, guess ? `did you mean --${guess}?` : `see 'kairos-spegel ${cmd ? `${cmd.name} ` : ''}--help'`);
+  }
+}
+
+function printError(err: unknown, log: Logger | undefined, json: boolean): number {
+  const agentErr = err instanceof AgentError ? err : undefined;
+  const code = agentErr?.exitCode ?? EXIT_FAILURE;
+  const message = agentErr ? agentErr.message : `internal error: ${(err as Error)?.stack ?? String(err)}`;
+  if (json) {
+    const body = { error: { code: agentErr?.code ?? 'E_INTERNAL', message, hint: agentErr?.hint, problems: err instanceof ConfigError ? err.problems : undefined } };
+    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+  }
+  if (log) log.error({ code: agentErr?.code ?? 'E_INTERNAL', ...(agentErr?.hint ? { hint: agentErr.hint } : {}) }, message);
+  else if (!json) process.stderr.write(`kairos-spegel: ${message}${agentErr?.hint ? `\n  hint: ${agentErr.hint}` : ''}\n`);
+  return code;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let log: Logger | undefined;
+  let json = argv.includes('--json');
+  try {
+    const name = findCommandName(argv);
+    const cmd = name === undefined ? undefined : findCommand(name);
+    if (name !== undefined && cmd === undefined && name !== 'help') {
+      const guess = nearest(name, COMMANDS.map((c) => c.name));
+      throw new UsageError(`unknown command "${name}"`, guess ? `did you mean "${guess}"?` : "see 'kairos-spegel --help'");
+    }
+    const { values, positionals } = parseCommandLine(argv, cmd);
+    json = values['json'] === true;
+    if (values['version']) {
+      process.stdout.write(json ? `${JSON.stringify({ version: VERSION, node: process.versions.node, arch: process.arch })}\n` : `kairos-spegel ${VERSION}\n`);
+      return EXIT_OK;
+    }
+    if (name === 'help') {
+      const topic = positionals[1] === undefined ? undefined : findCommand(positionals[1]);
+      process.stdout.write(topic ? commandHelp(topic) : mainHelp());
+      return EXIT_OK;
+    }
+    if (values['help'] || cmd === undefined) {
+      process.stdout.write(cmd ? commandHelp(cmd) : mainHelp());
+      return cmd === undefined && !values['help'] ? EXIT_USAGE : EXIT_OK;
+    }
+    const level = (values['log-level'] as string | undefined) ?? 'info';
+    if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+    log = createLogger({ level: level as LogLevel, fd: json ? 2 : 1, pretty: Boolean(json ? process.stderr.isTTY : process.stdout.isTTY) }).child({ cmd: cmd.name });
+
+    const commandOptions: Record<string, string | boolean | string[] | undefined> = {};
+    for (const k of Object.keys(cmd.options)) commandOptions[k] = values[k] as string | boolean | string[] | undefined;
+    const runCommand = await cmd.load();
+    return await runCommand({
+      global: { root: new Root((values['root'] as string | undefined) ?? '/'), configFile: values['config'] as string | undefined, json },
+      options: commandOptions,
+      positionals: positionals.slice(1),
+      log,
+      out: createOutput(json),
+    });
+  } catch (err) {
+    return printError(err, log, json);
+  }
+}

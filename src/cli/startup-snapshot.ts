@@ -1,0 +1,43 @@
+/**
+ * Runs while the build takes the V8 startup snapshot (never at run time). It loads the
+ * modules of the commands that run at every boot and passes small inputs through their
+ * parsers, so the snapshot holds them initialized and compiled. Commands that talk to the
+ * network (undici) are left out: they load when they run, and their sockets and timers
+ * must not exist at snapshot time.
+ */
+import { findCommand } from './commands.js';
+import { parseYamlTree } from '../config/yaml-tree.js';
+import { mergeMaps } from '../config/kairos-merge.js';
+import { validateAgentBlock } from '../config/load.js';
+import { mergeHostsToml } from '../mirror/hosts-toml.js';
+import { mergeRegistriesYaml } from '../mirror/registries-yaml.js';
+import { inspectContainerdConfig } from '../mirror/containerd-config.js';
+import { renderK0sDropIn } from '../mirror/k0s-drop-in.js';
+import { unifiedDiff } from '../util/unified-diff.js';
+import { createLogger } from '../log/logger.js';
+
+const SAMPLE_CLOUD_CONFIG = `#cloud-config
+k3s: {enabled: false}
+kairos-spegel:
+  wait_for_ip: 5s
+  mirror: {ports: [30020], dial_timeout: 200ms, registries: [docker.io], resolve_tags: true}
+`;
+
+const SAMPLE_HOSTS_TOML = `server = "https://registry-1.docker.io"
+[host."http://10.0.0.1:30020"]
+  capabilities = ["pull", "resolve"]
+  [host."http://10.0.0.1:30020".header]
+    X-Test = ["a"]
+`;
+
+export async function prepareSnapshot(): Promise<void> {
+  await findCommand('configure')!.load();
+  const a = parseYamlTree(SAMPLE_CLOUD_CONFIG, 'a.yaml');
+  const b = parseYamlTree('#cloud-config\nkairos-spegel: {distro: containerd}\n', 'b.yaml');
+  if (a.ok && b.ok && a.root?.kind === 'map' && b.root?.kind === 'map') validateAgentBlock(mergeMaps(a.root, b.root));
+  const merged = mergeHostsToml(SAMPLE_HOSTS_TOML, [{ url: 'http://10.0.0.2:30020', capabilities: ['pull'], dialTimeoutMs: 200 }], 'hosts.toml');
+  unifiedDiff(SAMPLE_HOSTS_TOML, merged.text, 'hosts.toml');
+  mergeRegistriesYaml('mirrors:\n  docker.io: {}\n', ['*'], 'registries.yaml');
+  inspectContainerdConfig(renderK0sDropIn('/etc/containerd/certs.d', 3), 'config.toml', '/etc/containerd/certs.d');
+  createLogger({ level: 'silent', fd: 1, pretty: false }).info('warm-up');
+}

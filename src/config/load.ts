@@ -1,0 +1,93 @@
+/**
+ * Loads the agent's configuration: the `kairos-spegel:` block of the node's merged
+ * Kairos cloud-config (or of one `--config FILE`), validated into an AgentConfig, plus
+ * what the cloud-config says about the Kubernetes distribution.
+ */
+import { readFile } from 'node:fs/promises';
+import { ConfigError, errorMessage, type ConfigProblem, type SourceLocation } from '../errors.js';
+import type { Root } from '../fs/root.js';
+import { agentSchema, BLOCK_KEY, type AgentConfig } from './agent-config.js';
+import { collectCloudConfig, type SkippedFile } from './cloud-config.js';
+import { INVALID } from './schema.js';
+import { parseYamlTree, type YMap, type YNode } from './yaml-tree.js';
+
+/** Where the distribution blocks (provider-kairos keys) of the cloud-config enable k3s or k0s. */
+export interface DistroHints {
+  k3s?: SourceLocation;
+  k0s?: SourceLocation;
+}
+
+export interface LoadedConfig {
+  agent: AgentConfig;
+  hints: DistroHints;
+  /** Files that contributed, in merge order. */
+  sources: string[];
+  skipped: SkippedFile[];
+  /** Set when the cloud-config has a config_url the agent did not follow. */
+  configUrl?: string;
+}
+
+function enabledAt(values: YMap, block: string): SourceLocation | undefined {
+  const b = values.entries.get(block)?.value;
+  if (b?.kind !== 'map') return undefined;
+  const e = b.entries.get('enabled')?.value;
+  return e?.kind === 'scalar' && (e.value === true || e.value === 'true') ? e.loc : undefined;
+}
+
+export function validateAgentBlock(values: YMap): AgentConfig {
+  const problems: ConfigProblem[] = [];
+  const block: YNode = values.entries.get(BLOCK_KEY)?.value ?? { kind: 'scalar', value: null, loc: values.loc };
+  const agent = agentSchema(block, BLOCK_KEY, problems);
+  if (agent === INVALID || problems.length > 0) {
+    const order = (p: ConfigProblem) => [p.at.file, p.at.line ?? 0, p.at.col ?? 0] as const;
+    problems.sort((a, b) => {
+      const [fa, la, ca] = order(a);
+      const [fb, lb, cb] = order(b);
+      return fa.localeCompare(fb) || la - lb || ca - cb;
+    });
+    throw new ConfigError(problems);
+  }
+  return agent;
+}
+
+function hintsOf(values: YMap): DistroHints {
+  return { k3s: enabledAt(values, 'k3s') ?? enabledAt(values, 'k3s-agent'), k0s: enabledAt(values, 'k0s') ?? enabledAt(values, 'k0s-worker') };
+}
+
+async function loadFile(file: string): Promise<LoadedConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([{ at: { file }, key: '', message: `cannot read the configuration file: ${errorMessage(err)}` }]);
+  }
+  const parsed = parseYamlTree(text, file);
+  if (!parsed.ok) throw new ConfigError([{ at: parsed.error.at, key: '', message: `not valid YAML: ${parsed.error.message}` }]);
+  const root = parsed.root ?? { kind: 'map', entries: new Map(), loc: { file } };
+  if (root.kind !== 'map') throw new ConfigError([{ at: root.loc, key: '', message: `expected a cloud-config mapping with a "${BLOCK_KEY}:" key` }]);
+  if (!root.entries.has(BLOCK_KEY)) {
+    const agentKeys = Object.keys(agentSchema.fields);
+    const stray = [...root.entries.keys()].filter((k) => agentKeys.includes(k));
+    if (stray.length > 0) {
+      const first = root.entries.get(stray[0]!)!;
+      throw new ConfigError(
+        [{ at: first.keyLoc, key: stray[0]!, message: `agent settings must be nested under "${BLOCK_KEY}:"` }],
+        `indent ${stray.join(', ')} under a "${BLOCK_KEY}:" key, as in the Kairos cloud-config`,
+      );
+    }
+  }
+  return { agent: validateAgentBlock(root), hints: hintsOf(root), sources: [file], skipped: [] };
+}
+
+export async function loadConfig(opts: { root: Root; configFile?: string }): Promise<LoadedConfig> {
+  if (opts.configFile !== undefined) return loadFile(opts.configFile);
+  const cc = await collectCloudConfig(opts.root);
+  const url = cc.values.entries.get('config_url')?.value;
+  return {
+    agent: validateAgentBlock(cc.values),
+    hints: hintsOf(cc.values),
+    sources: cc.sources,
+    skipped: cc.skipped,
+    configUrl: url?.kind === 'scalar' && typeof url.value === 'string' && url.value !== '' ? url.value : undefined,
+  };
+}

@@ -1,0 +1,155 @@
+/**
+ * A small declarative validator for located YAML trees. A schema turns untrusted
+ * configuration into typed values in one pass and collects every problem with its
+ * file, line, key path and what was expected, instead of stopping at the first.
+ */
+import { isIP } from 'node:net';
+import path from 'node:path';
+import type { ConfigProblem } from '../errors.js';
+import { parseDuration } from './duration.js';
+import { nearest } from './suggest.js';
+import { describeNode, type YNode } from './yaml-tree.js';
+
+export const INVALID: unique symbol = Symbol('invalid');
+type Invalid = typeof INVALID;
+
+export type Parser<T> = (node: YNode, key: string, problems: ConfigProblem[]) => T | Invalid;
+
+export interface Field<T> {
+  parse: Parser<T>;
+  /** Value when the key is absent or null. */
+  fallback: () => T;
+}
+
+export function field<T>(parse: Parser<T>, fallback: T | (() => T)): Field<T> {
+  return { parse, fallback: typeof fallback === 'function' ? (fallback as () => T) : () => fallback };
+}
+
+export function optional<T>(parse: Parser<T>): Field<T | undefined> {
+  return { parse, fallback: () => undefined };
+}
+
+export type Shape<F> = { [K in keyof F]: F[K] extends Field<infer T> ? T : never };
+
+function problem(problems: ConfigProblem[], node: YNode, key: string, expected: string): Invalid {
+  problems.push({ at: node.loc, key, message: `expected ${expected}, got ${describeNode(node)}` });
+  return INVALID;
+}
+
+export function object<F extends Record<string, Field<unknown>>>(fields: F): Parser<Shape<F>> & { fields: F } {
+  const parse = (node: YNode, key: string, problems: ConfigProblem[]): Shape<F> | Invalid => {
+    const isNull = node.kind === 'scalar' && node.value === null;
+    if (node.kind !== 'map' && !isNull) return problem(problems, node, key, 'a mapping of settings');
+    const known = Object.keys(fields);
+    const out: Record<string, unknown> = {};
+    let bad = false;
+    if (node.kind === 'map') {
+      for (const [k, entry] of node.entries) {
+        if (!known.includes(k)) {
+          const guess = nearest(k, known);
+          problems.push({
+            at: entry.keyLoc,
+            key: `${key}.${k}`,
+            message: `unknown key${guess ? `; did you mean "${guess}"?` : `; valid keys are: ${known.join(', ')}`}`,
+          });
+          bad = true;
+        }
+      }
+    }
+    for (const [k, f] of Object.entries(fields)) {
+      const entry = node.kind === 'map' ? node.entries.get(k) : undefined;
+      const present = entry !== undefined && !(entry.value.kind === 'scalar' && entry.value.value === null);
+      const value = present ? f.parse(entry.value, `${key}.${k}`, problems) : f.fallback();
+      if (value === INVALID) bad = true;
+      else out[k] = value;
+    }
+    return bad ? INVALID : (out as Shape<F>);
+  };
+  return Object.assign(parse, { fields });
+}
+
+export const string: Parser<string> = (node, key, problems) =>
+  node.kind === 'scalar' && typeof node.value === 'string' && node.value !== '' ? node.value : problem(problems, node, key, 'a non-empty string');
+
+export const boolean: Parser<boolean> = (node, key, problems) =>
+  node.kind === 'scalar' && typeof node.value === 'boolean' ? node.value : problem(problems, node, key, 'true or false');
+
+/** A Go-style duration ("200ms", "1m30s"), as milliseconds. */
+export const duration: Parser<number> = (node, key, problems) => {
+  const ms = node.kind === 'scalar' && typeof node.value === 'string' ? parseDuration(node.value) : undefined;
+  return ms === undefined ? problem(problems, node, key, 'a duration with a unit, such as 200ms, 30s or 5m') : ms;
+};
+
+export const port: Parser<number> = (node, key, problems) =>
+  node.kind === 'scalar' && typeof node.value === 'number' && Number.isInteger(node.value) && node.value >= 1 && node.value <= 65535
+    ? node.value
+    : problem(problems, node, key, 'a TCP port number (1-65535)');
+
+export const absolutePath: Parser<string> = (node, key, problems) =>
+  node.kind === 'scalar' && typeof node.value === 'string' && path.isAbsolute(node.value)
+    ? path.normalize(node.value)
+    : problem(problems, node, key, 'an absolute path');
+
+export function oneOf<const V extends string | number>(values: readonly V[]): Parser<V> {
+  return (node, key, problems) =>
+    node.kind === 'scalar' && (values as readonly unknown[]).includes(node.value)
+      ? (node.value as V)
+      : problem(problems, node, key, `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`);
+}
+
+/** An IP address as written (IPv4 or IPv6), checked by `check` for addresses the agent cannot use. */
+export function ipAddress(check: (ip: string) => string | undefined): Parser<string> {
+  return (node, key, problems) => {
+    if (node.kind !== 'scalar' || typeof node.value !== 'string' || isIP(node.value) === 0) return problem(problems, node, key, 'an IPv4 or IPv6 address');
+    const why = check(node.value);
+    if (why !== undefined) {
+      problems.push({ at: node.loc, key, message: why });
+      return INVALID;
+    }
+    return node.value;
+  };
+}
+
+export function list<T>(item: Parser<T>, opts: { nonEmpty?: boolean; unique?: boolean; what: string }): Parser<T[]> {
+  return (node, key, problems) => {
+    if (node.kind !== 'seq') return problem(problems, node, key, `a list of ${opts.what}`);
+    if (opts.nonEmpty && node.items.length === 0) return problem(problems, node, key, `at least one ${opts.what.replace(/s$/, '')}`);
+    const out: T[] = [];
+    let bad = false;
+    node.items.forEach((n, i) => {
+      const v = item(n, `${key}[${i}]`, problems);
+      if (v === INVALID) {
+        bad = true;
+        return;
+      }
+      if (opts.unique && out.some((x) => JSON.stringify(x) === JSON.stringify(v))) {
+        problems.push({ at: n.loc, key: `${key}[${i}]`, message: `duplicate ${describeNode(n)}` });
+        bad = true;
+        return;
+      }
+      out.push(v);
+    });
+    return bad ? INVALID : out;
+  };
+}
+
+/** A parser with a further check on the parsed value; `check` returns why it is wrong. */
+export function refine<T>(parse: Parser<T>, check: (v: T) => string | undefined): Parser<T> {
+  return (node, key, problems) => {
+    const v = parse(node, key, problems);
+    if (v === INVALID) return v;
+    const why = check(v);
+    if (why === undefined) return v;
+    problems.push({ at: node.loc, key, message: why });
+    return INVALID;
+  };
+}
+
+/** A nested settings block: absent means all of its defaults. */
+export function section<T>(parse: Parser<T>): Field<T> {
+  return field(parse, () => {
+    const v = parse({ kind: 'scalar', value: null, loc: { file: '(defaults)' } }, '', []);
+    if (v === INVALID) throw new Error('internal: section defaults do not validate');
+    return v;
+  });
+}

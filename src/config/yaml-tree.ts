@@ -1,0 +1,119 @@
+/**
+ * YAML parsed into a small tree whose every node remembers the file, line and
+ * column it came from. Configuration is merged and validated on this tree, so
+ * an error about a merged value can still name the file that set it.
+ */
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node as YamlNode } from 'yaml';
+import type { SourceLocation } from '../errors.js';
+
+export type Scalar = string | number | boolean | null;
+
+export interface YScalar {
+  kind: 'scalar';
+  value: Scalar;
+  loc: SourceLocation;
+}
+export interface YSeq {
+  kind: 'seq';
+  items: YNode[];
+  loc: SourceLocation;
+}
+export interface YEntry {
+  keyLoc: SourceLocation;
+  value: YNode;
+}
+export interface YMap {
+  kind: 'map';
+  entries: Map<string, YEntry>;
+  loc: SourceLocation;
+}
+export type YNode = YScalar | YSeq | YMap;
+
+export interface YamlSyntaxError {
+  at: SourceLocation;
+  message: string;
+}
+
+export type ParsedYaml = { ok: true; root: YNode | undefined } | { ok: false; error: YamlSyntaxError };
+
+const MERGE_KEY = '<<';
+
+/** Parses the first document of `text` (what Go's yaml.Unmarshal reads). */
+export function parseYamlTree(text: string, file: string): ParsedYaml {
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter, merge: true, prettyErrors: false });
+  if (!Array.isArray(docs)) return { ok: true, root: undefined }; // empty stream
+  const doc = docs[0];
+  if (doc === undefined) return { ok: true, root: undefined };
+  const first = doc.errors[0];
+  if (first !== undefined) {
+    const pos = lineCounter.linePos(first.pos[0]);
+    return { ok: false, error: { at: { file, line: pos.line, col: pos.col }, message: first.message.split('\n')[0] ?? first.message } };
+  }
+  const at = (node: YamlNode | null | undefined): SourceLocation => {
+    const offset = node?.range?.[0];
+    if (offset === undefined) return { file };
+    const pos = lineCounter.linePos(offset);
+    return { file, line: pos.line, col: pos.col };
+  };
+  if (doc.contents === null) return { ok: true, root: undefined };
+  return { ok: true, root: convert(doc, doc.contents, at, 0) };
+}
+
+const MAX_DEPTH = 64;
+
+function convert(doc: Document, node: unknown, at: (n: YamlNode | null | undefined) => SourceLocation, depth: number): YNode {
+  if (depth > MAX_DEPTH) throw new Error('YAML nested too deeply (aliases forming a loop?)');
+  if (isAlias(node)) return convert(doc, node.resolve(doc), at, depth + 1);
+  if (isScalar(node)) return { kind: 'scalar', value: toScalar(node.value), loc: at(node) };
+  if (isSeq(node)) return { kind: 'seq', items: node.items.map((item) => convert(doc, item, at, depth + 1)), loc: at(node) };
+  if (isMap(node)) {
+    const entries = new Map<string, YEntry>();
+    const merged: YMap[] = [];
+    for (const pair of node.items) {
+      // With merge keys enabled, the parser gives `<<` a symbol value.
+      const isMerge = isScalar(pair.key) && (typeof pair.key.value === 'symbol' || pair.key.value === MERGE_KEY);
+      const key = isMerge ? MERGE_KEY : isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+      const value: YNode = pair.value === null ? { kind: 'scalar', value: null, loc: at(pair.key as YamlNode) } : convert(doc, pair.value, at, depth + 1);
+      if (isMerge && (isAlias(pair.value) || isSeq(pair.value))) {
+        const sources = value.kind === 'seq' ? value.items : [value];
+        for (const s of sources) if (s.kind === 'map') merged.push(s);
+        continue;
+      }
+      entries.set(key, { keyLoc: at(pair.key as YamlNode), value });
+    }
+    // YAML merge keys: explicit keys win, then earlier merged maps win over later ones.
+    for (const m of merged) {
+      for (const [k, e] of m.entries) if (!entries.has(k)) entries.set(k, e);
+    }
+    return { kind: 'map', entries, loc: at(node) };
+  }
+  return { kind: 'scalar', value: null, loc: at(node as YamlNode) };
+}
+
+function toScalar(v: unknown): Scalar {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+  if (typeof v === 'bigint') return Number(v);
+  return String(v);
+}
+
+/** Plain JavaScript value of a tree (for values the agent passes through untouched). */
+export function toPlain(node: YNode | undefined): unknown {
+  if (node === undefined) return undefined;
+  switch (node.kind) {
+    case 'scalar':
+      return node.value;
+    case 'seq':
+      return node.items.map(toPlain);
+    case 'map':
+      return Object.fromEntries([...node.entries].map(([k, e]) => [k, toPlain(e.value)]));
+  }
+}
+
+export function describeNode(node: YNode): string {
+  if (node.kind === 'map') return 'a mapping';
+  if (node.kind === 'seq') return 'a list';
+  if (node.value === null) return 'nothing (null)';
+  return typeof node.value === 'string' ? JSON.stringify(node.value) : String(node.value);
+}

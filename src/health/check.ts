@@ -1,0 +1,143 @@
+/**
+ * One health check of the node: are the mirror endpoints up, and does the
+ * configuration on disk still match this node (its IP, the mirror ports, the
+ * registries)? The result maps to health's exit codes.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
+import type { NodeContext } from '../node/context.js';
+import { errnoCode, errorMessage } from '../errors.js';
+import type { Root } from '../fs/root.js';
+import { findTraps, type Finding } from '../mirror/containerd-config.js';
+import { hostOrigin, parseHostsFile, resolveRegistryHosts } from '../mirror/hosts-file.js';
+import { renderK0sDropIn } from '../mirror/k0s-drop-in.js';
+import { hostsTomlTargets, mirrorHosts } from '../mirror/plan.js';
+import { DEFAULT_HOST_DIR } from '../mirror/registry-name.js';
+import { detectNodeIp, type NodeIp } from '../node/node-ip.js';
+import { probeEndpoint, type EndpointProbe, type TlsFiles } from './probe.js';
+
+export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
+
+export interface ConfigFileState {
+  file: string;
+  state: 'current' | 'stale' | 'missing';
+  detail?: string;
+}
+
+export interface HealthReport {
+  status: HealthStatus;
+  exit_code: 0 | 1 | 2;
+  distro: string;
+  node_ip?: string;
+  endpoints: EndpointProbe[];
+  config: ConfigFileState[];
+  warnings: Finding[];
+  /** Why the status is not healthy, one sentence each. */
+  reasons: string[];
+}
+
+const HTTP_TIMEOUT_MS = 3000;
+
+async function readText(root: Root, nodePath: string): Promise<string | undefined> {
+  try {
+    return await readFile(root.path(nodePath), 'utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+interface Expectation {
+  config: ConfigFileState[];
+  endpoints: { url: string; tls?: TlsFiles }[];
+}
+
+/** containerd and k0s: the agent's own hosts.toml files must name this node's mirror URLs. */
+async function expectHostsToml(ctx: NodeContext, root: Root, nodeIp: NodeIp): Promise<Expectation> {
+  const wanted = mirrorHosts(ctx.agent, nodeIp).map((h) => h.url);
+  const { targets } = await hostsTomlTargets(root, ctx.layout, ctx.agent);
+  const config: ConfigFileState[] = [];
+  for (const t of targets) {
+    const file = `${ctx.layout.hostsDir}/${t.host}/hosts.toml`;
+    const text = await readText(root, file);
+    if (text === undefined) {
+      config.push({ file, state: 'missing', detail: "run 'kairos-spegel configure'" });
+      continue;
+    }
+    let present: string[];
+    try {
+      present = parseHostsFile(text, file, t.host === DEFAULT_HOST_DIR ? 'registry.invalid' : t.host)
+        .filter((h) => !h.isServer)
+        .map(hostOrigin);
+    } catch (err) {
+      config.push({ file, state: 'stale', detail: errorMessage(err) });
+      continue;
+    }
+    const missing = wanted.filter((u) => !present.includes(u));
+    config.push(missing.length === 0 ? { file, state: 'current' } : { file, state: 'stale', detail: `does not name ${missing.join(', ')} (it has ${present.join(', ') || 'no mirror'})` });
+  }
+  if (ctx.layout.k0sDropIn !== undefined) {
+    const text = await readText(root, ctx.layout.k0sDropIn);
+    const expected = renderK0sDropIn(ctx.layout.hostsDir, ctx.agent.containerd.config_version);
+    config.push({ file: ctx.layout.k0sDropIn, state: text === undefined ? 'missing' : text === expected ? 'current' : 'stale' });
+  }
+  return { config, endpoints: wanted.map((url) => ({ url })) };
+}
+
+/** k3s: registries.yaml lists the registries, and k3s' generated hosts.toml names the embedded mirror on this node. */
+async function expectK3s(ctx: NodeContext, root: Root, nodeIp: NodeIp): Promise<Expectation> {
+  const file = ctx.layout.registriesYaml!;
+  const names = ctx.agent.mirror.registries.length === 0 ? ['*'] : ctx.agent.mirror.registries.map((r) => (r.host === DEFAULT_HOST_DIR ? '*' : r.host));
+  const text = await readText(root, file);
+  const config: ConfigFileState[] = [];
+  if (text === undefined) config.push({ file, state: 'missing', detail: "run 'kairos-spegel configure'" });
+  else {
+    const mirrors = parseDocument(text).toJS()?.mirrors ?? {};
+    const missing = names.filter((n) => !(n in mirrors));
+    config.push(missing.length === 0 ? { file, state: 'current' } : { file, state: 'stale', detail: `mirrors does not list ${missing.join(', ')}` });
+  }
+  const registry = names[0] === '*' ? 'docker.io' : names[0]!;
+  const resolved = await resolveRegistryHosts(root, ctx.layout.hostsDir, registry);
+  const own = resolved.hosts.filter((h) => !h.isServer && h.host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '') === nodeIp.ip);
+  if (own.length === 0) {
+    config.push({
+      file: resolved.file ?? `${ctx.layout.hostsDir}/_default/hosts.toml`,
+      state: 'missing',
+      detail: 'k3s has not written its embedded mirror for this node (is embedded_registry enabled on the servers, and k3s running?)',
+    });
+  }
+  return { config, endpoints: own.map((h) => ({ url: hostOrigin(h), tls: { ca: h.ca, client: h.client, skipVerify: h.skipVerify } })) };
+}
+
+export async function checkHealth(ctx: NodeContext, root: Root): Promise<HealthReport> {
+  const reasons: string[] = [];
+  const warnings = await findTraps(root, ctx.layout);
+  let nodeIp: NodeIp;
+  try {
+    nodeIp = await detectNodeIp({ nodeIp: ctx.agent.node_ip, iface: ctx.agent.interface, waitMs: 0 });
+  } catch (err) {
+    return { status: 'unhealthy', exit_code: 2, distro: ctx.distro.distro, endpoints: [], config: [], warnings, reasons: [errorMessage(err)] };
+  }
+  const exp = ctx.layout.distro === 'k3s' ? await expectK3s(ctx, root, nodeIp) : await expectHostsToml(ctx, root, nodeIp);
+  const endpoints = await Promise.all(
+    exp.endpoints.map((e) => probeEndpoint(e.url, { root, dialTimeoutMs: ctx.agent.mirror.dial_timeout, httpTimeoutMs: HTTP_TIMEOUT_MS, tls: e.tls })),
+  );
+
+  for (const c of exp.config) if (c.state !== 'current') reasons.push(`${c.file} is ${c.state}${c.detail ? `: ${c.detail}` : ''}`);
+  for (const e of endpoints) if (e.state !== 'up') reasons.push(`${e.url} is ${e.state}: ${e.reason}`);
+  for (const w of warnings) reasons.push(`${w.file}${w.key ? ` ${w.key}` : ''} ${w.message}`);
+
+  const notConfigured = exp.config.some((c) => c.state === 'missing') || endpoints.length === 0;
+  const allDown = endpoints.length > 0 && endpoints.every((e) => e.state === 'down');
+  const status: HealthStatus = notConfigured || allDown ? 'unhealthy' : reasons.length > 0 ? 'degraded' : 'healthy';
+  return {
+    status,
+    exit_code: status === 'healthy' ? 0 : status === 'degraded' ? 1 : 2,
+    distro: ctx.distro.distro,
+    node_ip: nodeIp.ip,
+    endpoints,
+    config: exp.config,
+    warnings,
+    reasons,
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * Where each distribution keeps the files the agent writes or checks (node paths).
+ * Sources: Spegel's getting-started and k3s' registry-mirror docs (reference/spegel.md §4, §5).
+ */
+import type { AgentConfig } from '../config/agent-config.js';
+import type { Distro } from '../node/distro.js';
+
+export interface Layout {
+  distro: Distro;
+  /** containerd `config_path`: the hosts directory (k3s generates it from registries.yaml). */
+  hostsDir: string;
+  /** Whether the agent writes hosts.toml files (k3s writes its own). */
+  writesHostsToml: boolean;
+  /** containerd configuration the agent checks for traps, if the distribution lets the user own it. */
+  containerdConfig?: string;
+  /** k3s registries.yaml. */
+  registriesYaml?: string;
+  /** k0s containerd drop-in the agent owns. */
+  k0sDropIn?: string;
+}
+
+export const K3S_REGISTRIES_YAML = '/etc/rancher/k3s/registries.yaml';
+export const K3S_HOSTS_DIR = '/var/lib/rancher/k3s/agent/etc/containerd/certs.d';
+export const K0S_DROP_IN = '/etc/k0s/containerd.d/spegel.toml';
+export const CONTAINERD_HOSTS_DIR = '/etc/containerd/certs.d';
+export const CONTAINERD_CONFIG = '/etc/containerd/config.toml';
+
+export function layoutFor(distro: Distro, cfg: AgentConfig['containerd']): Layout {
+  switch (distro) {
+    case 'k3s':
+      return { distro, hostsDir: cfg.hosts_dir ?? K3S_HOSTS_DIR, writesHostsToml: false, registriesYaml: K3S_REGISTRIES_YAML };
+    case 'k0s':
+      // k0s merges drop-ins from /etc/k0s/containerd.d into the containerd config it generates.
+      return { distro, hostsDir: cfg.hosts_dir ?? CONTAINERD_HOSTS_DIR, writesHostsToml: true, containerdConfig: cfg.config_file, k0sDropIn: K0S_DROP_IN };
+    case 'containerd':
+      return { distro, hostsDir: cfg.hosts_dir ?? CONTAINERD_HOSTS_DIR, writesHostsToml: true, containerdConfig: cfg.config_file ?? CONTAINERD_CONFIG };
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * What `configure` would write: for each file, its current and desired content.
+ * Computing the plan touches nothing, so `--dry-run` and the real run share it.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { AgentConfig } from '../config/agent-config.js';
+import { errnoCode, SystemError } from '../errors.js';
+import type { Root } from '../fs/root.js';
+import { urlHost } from '../node/ip-address.js';
+import type { NodeIp } from '../node/node-ip.js';
+import { mergeHostsToml, type MirrorHost } from './hosts-toml.js';
+import { renderK0sDropIn } from './k0s-drop-in.js';
+import type { Layout } from './layout.js';
+import { mergeRegistriesYaml } from './registries-yaml.js';
+import { ALL_REGISTRIES, DEFAULT_HOST_DIR, type MirroredRegistry } from './registry-name.js';
+
+export interface PlannedFile {
+  /** Path on the node. */
+  nodePath: string;
+  /** Path on this machine (under --root). */
+  realPath: string;
+  /** Current content; undefined when the file does not exist. */
+  before: string | undefined;
+  after: string;
+  notes: string[];
+}
+
+export interface PlanInput {
+  root: Root;
+  layout: Layout;
+  agent: AgentConfig;
+  /** Undefined at the boot stage: only files that do not name the node IP are planned. */
+  nodeIp?: NodeIp;
+}
+
+async function readIfExists(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw new SystemError('E_READ', `cannot read ${file}: ${(err as Error).message}`, 'check the file permissions', err);
+  }
+}
+
+async function plannedFile(root: Root, nodePath: string, render: (before: string | undefined) => { text: string; notes?: string[] }): Promise<PlannedFile> {
+  const realPath = root.path(nodePath);
+  const before = await readIfExists(realPath);
+  const { text, notes = [] } = render(before);
+  return { nodePath, realPath, before, after: text, notes };
+}
+
+export function mirrorHosts(agent: AgentConfig, nodeIp: NodeIp): MirrorHost[] {
+  const capabilities = agent.mirror.resolve_tags ? ['pull', 'resolve'] : ['pull'];
+  return agent.mirror.ports.map((port) => ({ url: `http://${urlHost(nodeIp.ip)}:${port}`, capabilities, dialTimeoutMs: agent.mirror.dial_timeout }));
+}
+
+/**
+ * Which hosts.toml files get the mirror. With every registry mirrored, registry
+ * directories that already have a hosts.toml get it too: containerd reads only the
+ * registry's own directory when it exists, so `_default` alone would be bypassed there.
+ */
+export async function hostsTomlTargets(root: Root, layout: Layout, agent: AgentConfig): Promise<{ targets: MirroredRegistry[]; shadowing: string[] }> {
+  const listed = agent.mirror.registries.length > 0 ? agent.mirror.registries : [ALL_REGISTRIES];
+  if (!listed.some((r) => r.host === DEFAULT_HOST_DIR)) return { targets: listed, shadowing: [] };
+  const targets = [...listed];
+  const shadowing: string[] = [];
+  let names: string[] = [];
+  try {
+    names = (await readdir(root.path(layout.hostsDir), { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+  }
+  for (const name of names.sort()) {
+    if (name === DEFAULT_HOST_DIR || name === '_backup' || targets.some((t) => t.host === name)) continue;
+    const hasHostsToml = await readIfExists(root.path(path.posix.join(layout.hostsDir, name, 'hosts.toml')));
+    if (hasHostsToml !== undefined) targets.push({ host: name });
+    else shadowing.push(name);
+  }
+  return { targets, shadowing };
+}
+
+export interface Plan {
+  files: PlannedFile[];
+  /** Registry directories without hosts.toml that hide `_default` from containerd. */
+  shadowing: string[];
+}
+
+export async function planMirrorConfig(input: PlanInput): Promise<Plan> {
+  const { root, layout, agent, nodeIp } = input;
+  const files: PlannedFile[] = [];
+  let shadowing: string[] = [];
+  if (layout.registriesYaml !== undefined) {
+    const names = agent.mirror.registries.length === 0 ? ['*'] : agent.mirror.registries.map((r) => (r.host === DEFAULT_HOST_DIR ? '*' : r.host));
+    files.push(await plannedFile(root, layout.registriesYaml, (before) => mergeRegistriesYaml(before, names, layout.registriesYaml!)));
+  }
+  if (layout.k0sDropIn !== undefined) {
+    files.push(await plannedFile(root, layout.k0sDropIn, () => ({ text: renderK0sDropIn(layout.hostsDir, agent.containerd.config_version) })));
+  }
+  if (layout.writesHostsToml && nodeIp !== undefined) {
+    const hosts = mirrorHosts(agent, nodeIp);
+    const found = await hostsTomlTargets(root, layout, agent);
+    shadowing = found.shadowing;
+    for (const t of found.targets) {
+      const nodePath = path.posix.join(layout.hostsDir, t.host, 'hosts.toml');
+      files.push(await plannedFile(root, nodePath, (before) => mergeHostsToml(before, hosts, nodePath, t.server)));
+    }
+  }
+  return { files, shadowing };
+}

@@ -1,0 +1,33 @@
+/**
+ * What most commands need first: the validated configuration, the distribution and
+ * where it keeps its files. Loading logs what Kairos' collection skipped, so a user
+ * whose block "does nothing" can see why.
+ */
+import type { AgentConfig } from '../config/agent-config.js';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { formatLocation } from '../errors.js';
+import type { Root } from '../fs/root.js';
+import type { Logger } from '../log/logger.js';
+import { layoutFor, type Layout } from '../mirror/layout.js';
+import { detectDistro, type DetectedDistro } from './distro.js';
+
+export interface NodeContext {
+  config: LoadedConfig;
+  agent: AgentConfig;
+  distro: DetectedDistro;
+  layout: Layout;
+}
+
+export async function loadNodeContext(global: { root: Root; configFile?: string }, log: Logger): Promise<NodeContext> {
+  const config = await loadConfig({ root: global.root, configFile: global.configFile });
+  for (const s of config.skipped) {
+    if (s.syntax) log.warn({ file: s.file }, `cloud-config skipped, as Kairos skips it: ${formatLocation(s.syntax.at)}: ${s.syntax.message}`);
+    else log.debug({ file: s.file, reason: s.reason }, 'cloud-config file skipped');
+  }
+  if (config.configUrl !== undefined) log.debug({ config_url: config.configUrl }, 'config_url is not followed; settings for kairos-spegel must be in a local cloud-config file');
+  log.debug({ sources: config.sources }, 'configuration loaded');
+  const distro = await detectDistro(config.agent.distro, config.hints, global.root);
+  const layout = layoutFor(distro.distro, config.agent.containerd);
+  log.debug({ distro: distro.distro, reason: distro.reason, hosts_dir: layout.hostsDir }, 'distribution');
+  return { config, agent: config.agent, distro, layout };
+}

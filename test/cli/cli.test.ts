@@ -1,0 +1,85 @@
+/** The binary itself: runs alone, resists NODE_OPTIONS, help for every command, usage errors exit 2. */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { COMMANDS } from '../../src/cli/commands.js';
+import { AGENT, runAgent } from '../helpers/agent.js';
+import { run } from '../helpers/proc.js';
+import { tempDir } from '../helpers/tmp.js';
+import pkg from '../../package.json' with { type: 'json' };
+
+describe('the single executable', () => {
+  it('runs with an empty environment: no node on PATH, no node_modules', async () => {
+    const r = await run('/usr/bin/env', ['-i', AGENT, '--version'], { cwd: '/' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`kairos-spegel ${pkg.version}\n`);
+  });
+
+  it('ignores NODE_OPTIONS, so nothing can be injected into it', async () => {
+    const dir = tempDir();
+    const inject = path.join(dir, 'inject.js');
+    writeFileSync(inject, 'process.stdout.write("INJECTED\\n")');
+    const missing = await runAgent(['--version'], { env: { NODE_OPTIONS: '--require=/nonexistent.js' } });
+    expect(missing.code).toBe(0);
+    expect(missing.stdout).toBe(`kairos-spegel ${pkg.version}\n`);
+    const present = await runAgent(['--version'], { env: { NODE_OPTIONS: `--require=${inject}` } });
+    expect(present.stdout).not.toContain('INJECTED');
+  });
+
+  it('prints the version as JSON with --json', async () => {
+    const r = await runAgent(['--version', '--json']);
+    expect(JSON.parse(r.stdout)).toEqual({ version: pkg.version, node: expect.stringMatching(/^22\./), arch: 'x64' });
+  });
+});
+
+describe('help', () => {
+  it('lists every command', async () => {
+    const r = await runAgent(['--help']);
+    expect(r.code).toBe(0);
+    for (const c of COMMANDS) expect(r.stdout).toContain(`  ${c.name}`);
+  });
+
+  it.each(COMMANDS.map((c) => c.name))('%s --help shows its usage and options', async (name) => {
+    const cmd = COMMANDS.find((c) => c.name === name)!;
+    for (const args of [[name, '--help'], ['help', name]]) {
+      const r = await runAgent(args);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`Usage: ${cmd.usage}`);
+      for (const opt of Object.keys(cmd.options)) expect(r.stdout).toContain(`--${opt}`);
+      expect(r.stdout).toContain('--root DIR');
+    }
+  });
+});
+
+describe('usage errors exit 2 and say what to do', () => {
+  it('no command', async () => {
+    const r = await runAgent([]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain('Usage: kairos-spegel');
+  });
+  it('unknown command, with a suggestion', async () => {
+    const r = await runAgent(['configur']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('unknown command "configur"');
+    expect(r.stderr).toContain('did you mean "configure"?');
+  });
+  it('unknown option, with a suggestion', async () => {
+    const r = await runAgent(['configure', '--dryrun']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/Unknown option '--dryrun'/);
+    expect(r.stderr).toContain('did you mean --dry-run?');
+  });
+  it('bad option values', async () => {
+    expect((await runAgent(['--log-level', 'loud', 'configure'])).code).toBe(2);
+    const stage = await runAgent(['--root', '/nonexistent', 'configure', '--stage', 'later']);
+    expect(stage.code).toBe(2);
+    expect(stage.stdout + stage.stderr).toContain('--stage must be one of boot, network, reconcile');
+    const wait = await runAgent(['--root', '/nonexistent', 'health', '--wait', 'soon']);
+    expect(wait.code).toBe(2);
+  });
+  it('errors are one JSON document on stdout with --json', async () => {
+    const r = await runAgent(['--json', 'configure', '--stage', 'later']);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout)).toMatchObject({ error: { code: 'E_USAGE', message: expect.stringContaining('--stage') } });
+  });
+});

@@ -1,0 +1,35 @@
+/** Logs: one JSON object per line for journald, readable lines on a terminal. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { formatPretty } from '../../src/log/pretty.js';
+import { runAgent } from '../helpers/agent.js';
+import { tempDir } from '../helpers/tmp.js';
+
+describe('logs', () => {
+  it('are JSON lines with level, time and msg when not on a terminal', async () => {
+    const root = tempDir();
+    mkdirSync(path.join(root, 'oem'));
+    writeFileSync(path.join(root, 'oem/90.yaml'), '#cloud-config\nkairos-spegel: {distro: k3s}\n');
+    const r = await runAgent(['--root', root, 'configure']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n').filter((l) => l.startsWith('{'));
+    expect(lines.length).toBeGreaterThan(0);
+    for (const l of lines) expect(JSON.parse(l)).toMatchObject({ level: expect.any(String), time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), msg: expect.any(String), cmd: 'configure' });
+  });
+
+  it('go to stderr with --json, so stdout is only the result', async () => {
+    const root = tempDir();
+    mkdirSync(path.join(root, 'oem'));
+    writeFileSync(path.join(root, 'oem/90.yaml'), '#cloud-config\nkairos-spegel: {distro: k3s}\n');
+    const r = await runAgent(['--root', root, '--json', 'configure']);
+    expect(JSON.parse(r.stdout)).toMatchObject({ distro: 'k3s', files: [{ path: '/etc/rancher/k3s/registries.yaml', action: 'created' }] });
+    expect(r.stderr).toContain('"msg":"created /etc/rancher/k3s/registries.yaml"');
+  });
+
+  it('read as short lines on a terminal', () => {
+    const line = JSON.stringify({ level: 'warn', time: '2026-11-22T10:11:12.000Z', cmd: 'configure', file: '/etc/x y', msg: 'something' });
+    expect(formatPretty(line, false)).toBe('10:11:12 WARN  something cmd=configure file="/etc/x y"\n');
+    expect(formatPretty(line, true)).toContain('\x1b[33mWARN ');
+  });
+});

@@ -1,0 +1,103 @@
+/**
+ * Malformed configuration through the real binary: each case exits 2 and its message
+ * names the file (with line and column), the key path and what was expected.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runAgent } from '../helpers/agent.js';
+import { tempDir } from '../helpers/tmp.js';
+
+interface Case {
+  name: string;
+  yaml: string;
+  /** Line of the offending key or value in the file. */
+  line: number;
+  key: string;
+  message: RegExp;
+}
+
+const CASES: Case[] = [
+  { name: 'unknown key', yaml: 'kairos-spegel:\n  mirrorr: {}\n', line: 2, key: 'kairos-spegel.mirrorr', message: /unknown key; did you mean "mirror"\?/ },
+  { name: 'unknown nested key', yaml: 'kairos-spegel:\n  mirror:\n    dial_timout: 1s\n', line: 3, key: 'kairos-spegel.mirror.dial_timout', message: /did you mean "dial_timeout"/ },
+  { name: 'port not a number', yaml: 'kairos-spegel:\n  mirror:\n    ports: [30020, abc]\n', line: 3, key: 'kairos-spegel.mirror.ports[1]', message: /expected a TCP port number \(1-65535\), got "abc"/ },
+  { name: 'port out of range', yaml: 'kairos-spegel:\n  mirror:\n    ports:\n      - 70000\n', line: 4, key: 'kairos-spegel.mirror.ports[0]', message: /expected a TCP port number \(1-65535\), got 70000/ },
+  { name: 'ports not a list', yaml: 'kairos-spegel:\n  mirror:\n    ports: 30020\n', line: 3, key: 'kairos-spegel.mirror.ports', message: /expected a list of ports, got 30020/ },
+  { name: 'no ports', yaml: 'kairos-spegel:\n  mirror:\n    ports: []\n', line: 3, key: 'kairos-spegel.mirror.ports', message: /expected at least one port/ },
+  { name: 'duplicate port', yaml: 'kairos-spegel:\n  mirror:\n    ports: [30020, 30020]\n', line: 3, key: 'kairos-spegel.mirror.ports[1]', message: /duplicate 30020/ },
+  { name: 'duration without unit', yaml: 'kairos-spegel:\n  mirror:\n    dial_timeout: 200\n', line: 3, key: 'kairos-spegel.mirror.dial_timeout', message: /expected a duration with a unit, such as 200ms/ },
+  { name: 'yes is not a boolean', yaml: 'kairos-spegel:\n  mirror:\n    resolve_tags: yes\n', line: 3, key: 'kairos-spegel.mirror.resolve_tags', message: /expected true or false, got "yes"/ },
+  { name: 'unknown distro', yaml: 'kairos-spegel:\n  distro: rke2\n', line: 2, key: 'kairos-spegel.distro', message: /expected one of "auto", "k3s", "k0s", "containerd", got "rke2"/ },
+  { name: 'loopback node IP', yaml: 'kairos-spegel:\n  node_ip: 127.0.0.1\n', line: 2, key: 'kairos-spegel.node_ip', message: /loopback address; the mirror must be reached at the node's own IP, never localhost/ },
+  { name: 'link-local node IP', yaml: 'kairos-spegel:\n  node_ip: fe80::1\n', line: 2, key: 'kairos-spegel.node_ip', message: /link-local/ },
+  { name: 'not an IP', yaml: 'kairos-spegel:\n  node_ip: 10.0.0.300\n', line: 2, key: 'kairos-spegel.node_ip', message: /expected an IPv4 or IPv6 address/ },
+  { name: 'bad registry', yaml: 'kairos-spegel:\n  mirror:\n    registries: ["ftp://ghcr.io"]\n', line: 3, key: 'kairos-spegel.mirror.registries[0]', message: /scheme must be http or https/ },
+  { name: 'registry with a path', yaml: 'kairos-spegel:\n  mirror:\n    registries: ["https://ghcr.io/org"]\n', line: 3, key: 'kairos-spegel.mirror.registries[0]', message: /no path/ },
+  { name: 'relative hosts dir', yaml: 'kairos-spegel:\n  containerd:\n    hosts_dir: etc/certs.d\n', line: 3, key: 'kairos-spegel.containerd.hosts_dir', message: /expected an absolute path/ },
+  { name: 'block is a list', yaml: 'kairos-spegel:\n  - mirror\n', line: 2, key: 'kairos-spegel', message: /expected a mapping of settings, got a list/ },
+  { name: 'section is a string', yaml: 'kairos-spegel:\n  mirror: fast\n', line: 2, key: 'kairos-spegel.mirror', message: /expected a mapping of settings, got "fast"/ },
+];
+
+describe('malformed configuration', () => {
+  const dir = tempDir('ks-bad-');
+
+  it.each(CASES)('$name: exit 2, names file:line, key and expectation', async (c) => {
+    const file = path.join(dir, `${c.name.replaceAll(' ', '-')}.yaml`);
+    writeFileSync(file, `#cloud-config\n${c.yaml}`);
+    const r = await runAgent(['--config', file, '--root', dir, '--json', 'configure', '--dry-run']);
+    expect(r.code).toBe(2);
+    const err = (JSON.parse(r.stdout) as { error: { code: string; message: string; problems: { key: string; at: { file: string; line: number } }[] } }).error;
+    expect(err.code).toBe('E_CONFIG');
+    expect(err.message).toMatch(new RegExp(`^${file.replaceAll('.', '\\.')}:${c.line + 1}:\\d+: ${c.key.replaceAll('.', '\\.').replaceAll('[', '\\[')}: `, 'm'));
+    expect(err.message).toMatch(c.message);
+    expect(err.problems).toContainEqual(expect.objectContaining({ key: c.key, at: expect.objectContaining({ file, line: c.line + 1 }) }));
+  });
+
+  it('reports every problem of a file, not just the first', async () => {
+    const file = path.join(dir, 'many.yaml');
+    writeFileSync(file, '#cloud-config\nkairos-spegel:\n  distro: x\n  mirror:\n    ports: [0]\n    resolve_tags: 1\n');
+    const r = await runAgent(['--config', file, '--root', dir, 'configure', '--dry-run']);
+    expect(r.code).toBe(2);
+    expect(r.stdout + r.stderr).toContain('kairos-spegel.distro');
+    expect(r.stdout + r.stderr).toContain('kairos-spegel.mirror.ports[0]');
+    expect(r.stdout + r.stderr).toContain('kairos-spegel.mirror.resolve_tags');
+  });
+
+  it('a YAML syntax error in --config names the file and line', async () => {
+    const file = path.join(dir, 'syntax.yaml');
+    writeFileSync(file, '#cloud-config\nkairos-spegel:\n  mirror: {ports: [1\n');
+    const r = await runAgent(['--config', file, '--root', dir, '--json', 'configure']);
+    expect(r.code).toBe(2);
+    expect((JSON.parse(r.stdout) as { error: { message: string } }).error.message).toMatch(new RegExp(`^${file.replaceAll('.', '\\.')}:\\d+:\\d+: not valid YAML`));
+  });
+
+  it('settings at the top level of --config are pointed at the block', async () => {
+    const file = path.join(dir, 'flat.yaml');
+    writeFileSync(file, 'mirror:\n  ports: [30020]\n');
+    const r = await runAgent(['--config', file, '--root', dir, '--json', 'configure']);
+    expect(r.code).toBe(2);
+    const err = (JSON.parse(r.stdout) as { error: { message: string; hint: string } }).error;
+    expect(err.message).toContain(`${file}:1:1: mirror: agent settings must be nested under "kairos-spegel:"`);
+    expect(err.hint).toContain('indent mirror under a "kairos-spegel:" key');
+  });
+
+  it('a kind conflict between two cloud-config files names both files', async () => {
+    const root = path.join(dir, 'conflict');
+    mkdirSync(path.join(root, 'oem'), { recursive: true });
+    writeFileSync(path.join(root, 'oem/10.yaml'), '#cloud-config\nkairos-spegel:\n  mirror:\n    ports: [30020]\n');
+    writeFileSync(path.join(root, 'oem/20.yaml'), '#cloud-config\nkairos-spegel:\n  mirror:\n    ports: 30021\n');
+    const r = await runAgent(['--root', root, 'configure', '--dry-run']);
+    expect(r.code).toBe(2);
+    const out = r.stdout + r.stderr;
+    expect(out).toContain(`${path.join(root, 'oem/20.yaml')}:4:12: kairos-spegel.mirror.ports: cannot merge a number with the list set at ${path.join(root, 'oem/10.yaml')}:4`);
+  });
+
+  it('k3s and k0s enabled together is refused, naming where', async () => {
+    const root = path.join(dir, 'both');
+    mkdirSync(path.join(root, 'oem'), { recursive: true });
+    writeFileSync(path.join(root, 'oem/10.yaml'), '#cloud-config\nk3s:\n  enabled: true\nk0s:\n  enabled: true\n');
+    const r = await runAgent(['--root', root, 'configure', '--dry-run']);
+    expect(r.code).toBe(2);
+    expect(r.stdout + r.stderr).toContain(`${path.join(root, 'oem/10.yaml')}:5:12: k0s.enabled: both k3s (${path.join(root, 'oem/10.yaml')}:3:12) and k0s are enabled`);
+  });
+});
