@@ -4,8 +4,8 @@
  * so each run starts from a ready heap instead of evaluating and compiling the bundle.
  */
 import { startupSnapshot } from 'node:v8';
-import { run } from './cli/run.js';
-import { prepareSnapshot } from './cli/startup-snapshot.js';
+import { run } from './cli/run.ts';
+import { prepareSnapshot } from './cli/startup-snapshot.ts';
 
 function start(): void {
   run(process.argv.slice(2)).then(

@@ -1,7 +1,7 @@
 /** What every command is given, and what it declares about itself for parsing and --help. */
-import type { Logger } from '../log/logger.js';
-import type { Root } from '../fs/root.js';
-import type { Output } from './output.js';
+import type { Logger } from '../log/logger.ts';
+import type { Root } from '../fs/root.ts';
+import type { Output } from './output.ts';
 
 export interface GlobalOptions {
   root: Root;

@@ -1,5 +1,5 @@
 /** The command table: names, help and options; implementations load on demand. */
-import type { CommandSpec, OptionSpec } from './command.js';
+import type { CommandSpec, OptionSpec } from './command.ts';
 
 export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   config: { type: 'string', value: 'FILE', description: 'read settings from FILE (a cloud-config with a kairos-spegel: block) instead of the Kairos cloud-config directories' },
@@ -31,7 +31,7 @@ export const COMMANDS: CommandSpec[] = [
       },
       'dry-run': { type: 'boolean', description: 'print the planned changes as a diff and write nothing' },
     },
-    load: async () => (await import('./commands/configure.js')).run,
+    load: async () => (await import('./commands/configure.ts')).run,
   },
   {
     name: 'health',
@@ -46,7 +46,7 @@ export const COMMANDS: CommandSpec[] = [
     options: {
       wait: { type: 'string', value: 'DURATION', description: 'poll until healthy or until DURATION (e.g. 2m) has passed' },
     },
-    load: async () => (await import('./commands/health.js')).run,
+    load: async () => (await import('./commands/health.ts')).run,
   },
 ];
 

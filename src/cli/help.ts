@@ -1,7 +1,7 @@
 /** --help texts, generated from the command table so they cannot drift from the parser. */
-import { VERSION } from '../version.js';
-import type { CommandSpec, OptionSpec } from './command.js';
-import { COMMANDS, GLOBAL_OPTIONS } from './commands.js';
+import { VERSION } from '../version.ts';
+import type { CommandSpec, OptionSpec } from './command.ts';
+import { COMMANDS, GLOBAL_OPTIONS } from './commands.ts';
 
 function optionLines(options: Record<string, OptionSpec>): string[] {
   const rows = Object.entries(options).map(([name, o]) => [`${o.short ? `-${o.short}, ` : '    '}--${name}${o.value ? ` ${o.value}` : ''}`, o.description]);

@@ -4,15 +4,15 @@
  * turns what it throws into a message and an exit code.
  */
 import { parseArgs } from 'node:util';
-import { AgentError, ConfigError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, errorMessage } from '../errors.js';
-import { Root } from '../fs/root.js';
-import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from '../log/logger.js';
-import { VERSION } from '../version.js';
-import type { CommandSpec, OptionSpec } from './command.js';
-import { COMMANDS, findCommand, GLOBAL_OPTIONS } from './commands.js';
-import { commandHelp, mainHelp } from './help.js';
-import { createOutput } from './output.js';
-import { nearest } from '../config/suggest.js';
+import { AgentError, ConfigError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, errorMessage } from '../errors.ts';
+import { Root } from '../fs/root.ts';
+import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from '../log/logger.ts';
+import { VERSION } from '../version.ts';
+import type { CommandSpec, OptionSpec } from './command.ts';
+import { COMMANDS, findCommand, GLOBAL_OPTIONS } from './commands.ts';
+import { commandHelp, mainHelp } from './help.ts';
+import { createOutput } from './output.ts';
+import { nearest } from '../config/suggest.ts';
 
 type ParseOptions = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
 

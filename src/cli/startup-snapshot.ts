@@ -5,16 +5,16 @@
  * network (undici) are left out: they load when they run, and their sockets and timers
  * must not exist at snapshot time.
  */
-import { findCommand } from './commands.js';
-import { parseYamlTree } from '../config/yaml-tree.js';
-import { mergeMaps } from '../config/kairos-merge.js';
-import { validateAgentBlock } from '../config/load.js';
-import { mergeHostsToml } from '../mirror/hosts-toml.js';
-import { mergeRegistriesYaml } from '../mirror/registries-yaml.js';
-import { inspectContainerdConfig } from '../mirror/containerd-config.js';
-import { renderK0sDropIn } from '../mirror/k0s-drop-in.js';
-import { unifiedDiff } from '../util/unified-diff.js';
-import { createLogger } from '../log/logger.js';
+import { findCommand } from './commands.ts';
+import { parseYamlTree } from '../config/yaml-tree.ts';
+import { mergeMaps } from '../config/kairos-merge.ts';
+import { validateAgentBlock } from '../config/load.ts';
+import { mergeHostsToml } from '../mirror/hosts-toml.ts';
+import { mergeRegistriesYaml } from '../mirror/registries-yaml.ts';
+import { inspectContainerdConfig } from '../mirror/containerd-config.ts';
+import { renderK0sDropIn } from '../mirror/k0s-drop-in.ts';
+import { unifiedDiff } from '../util/unified-diff.ts';
+import { createLogger } from '../log/logger.ts';
 
 const SAMPLE_CLOUD_CONFIG = `#cloud-config
 k3s: {enabled: false}

@@ -2,9 +2,9 @@
  * The agent's own `kairos-spegel:` block: every key, its type and its default.
  * This is the single source of truth for the configuration reference in README.
  */
-import { INVALID, absolutePath, boolean, duration, field, ipAddress, list, object, oneOf, optional, port, section, string, type Parser, type Shape } from './schema.js';
-import { parseMirroredRegistry, type MirroredRegistry } from '../mirror/registry-name.js';
-import { unusableReason } from '../node/ip-address.js';
+import { INVALID, absolutePath, boolean, duration, field, ipAddress, list, object, oneOf, optional, port, section, string, type Parser, type Shape } from './schema.ts';
+import { parseMirroredRegistry, type MirroredRegistry } from '../mirror/registry-name.ts';
+import { unusableReason } from '../node/ip-address.ts';
 
 export const BLOCK_KEY = 'kairos-spegel';
 

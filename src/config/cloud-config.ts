@@ -9,10 +9,10 @@
  */
 import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { errnoCode, errorMessage } from '../errors.js';
-import type { Root } from '../fs/root.js';
-import { mergeMaps } from './kairos-merge.js';
-import { parseYamlTree, type YamlSyntaxError, type YMap } from './yaml-tree.js';
+import { errnoCode, errorMessage } from '../errors.ts';
+import type { Root } from '../fs/root.ts';
+import { mergeMaps } from './kairos-merge.ts';
+import { parseYamlTree, type YamlSyntaxError, type YMap } from './yaml-tree.ts';
 
 export const CLOUD_CONFIG_DIRS = ['/run/initramfs/live', '/etc/kairos', '/usr/local/cloud-config', '/oem'] as const;
 

@@ -7,8 +7,8 @@
  * - a later null resets the earlier value to its empty value ("" / 0 / false / [] / {});
  * - values of different kinds cannot be merged: Kairos fails the whole scan.
  */
-import { ConfigError } from '../errors.js';
-import type { YMap, YNode, YScalar } from './yaml-tree.js';
+import { ConfigError } from '../errors.ts';
+import type { YMap, YNode, YScalar } from './yaml-tree.ts';
 
 type Kind = 'map' | 'list' | 'string' | 'number' | 'bool';
 

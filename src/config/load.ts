@@ -4,12 +4,12 @@
  * what the cloud-config says about the Kubernetes distribution.
  */
 import { readFile } from 'node:fs/promises';
-import { ConfigError, errorMessage, type ConfigProblem, type SourceLocation } from '../errors.js';
-import type { Root } from '../fs/root.js';
-import { agentSchema, BLOCK_KEY, type AgentConfig } from './agent-config.js';
-import { collectCloudConfig, type SkippedFile } from './cloud-config.js';
-import { INVALID } from './schema.js';
-import { parseYamlTree, type YMap, type YNode } from './yaml-tree.js';
+import { ConfigError, errorMessage, type ConfigProblem, type SourceLocation } from '../errors.ts';
+import type { Root } from '../fs/root.ts';
+import { agentSchema, BLOCK_KEY, type AgentConfig } from './agent-config.ts';
+import { collectCloudConfig, type SkippedFile } from './cloud-config.ts';
+import { INVALID } from './schema.ts';
+import { parseYamlTree, type YMap, type YNode } from './yaml-tree.ts';
 
 /** Where the distribution blocks (provider-kairos keys) of the cloud-config enable k3s or k0s. */
 export interface DistroHints {

@@ -5,10 +5,10 @@
  */
 import { isIP } from 'node:net';
 import path from 'node:path';
-import type { ConfigProblem } from '../errors.js';
-import { parseDuration } from './duration.js';
-import { nearest } from './suggest.js';
-import { describeNode, type YNode } from './yaml-tree.js';
+import type { ConfigProblem } from '../errors.ts';
+import { parseDuration } from './duration.ts';
+import { nearest } from './suggest.ts';
+import { describeNode, type YNode } from './yaml-tree.ts';
 
 export const INVALID: unique symbol = Symbol('invalid');
 type Invalid = typeof INVALID;

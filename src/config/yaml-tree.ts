@@ -4,7 +4,7 @@
  * an error about a merged value can still name the file that set it.
  */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node as YamlNode } from 'yaml';
-import type { SourceLocation } from '../errors.js';
+import type { SourceLocation } from '../errors.ts';
 
 export type Scalar = string | number | boolean | null;
 

@@ -7,7 +7,7 @@
  */
 import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { errnoCode } from '../errors.js';
+import { errnoCode } from '../errors.ts';
 
 const TAG = '.kairos-spegel-tmp-';
 

@@ -5,16 +5,16 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
-import type { NodeContext } from '../node/context.js';
-import { errnoCode, errorMessage } from '../errors.js';
-import type { Root } from '../fs/root.js';
-import { findTraps, type Finding } from '../mirror/containerd-config.js';
-import { hostOrigin, parseHostsFile, resolveRegistryHosts } from '../mirror/hosts-file.js';
-import { renderK0sDropIn } from '../mirror/k0s-drop-in.js';
-import { hostsTomlTargets, mirrorHosts } from '../mirror/plan.js';
-import { DEFAULT_HOST_DIR } from '../mirror/registry-name.js';
-import { detectNodeIp, type NodeIp } from '../node/node-ip.js';
-import { probeEndpoint, type EndpointProbe, type TlsFiles } from './probe.js';
+import type { NodeContext } from '../node/context.ts';
+import { errnoCode, errorMessage } from '../errors.ts';
+import type { Root } from '../fs/root.ts';
+import { findTraps, type Finding } from '../mirror/containerd-config.ts';
+import { hostOrigin, parseHostsFile, resolveRegistryHosts } from '../mirror/hosts-file.ts';
+import { renderK0sDropIn } from '../mirror/k0s-drop-in.ts';
+import { hostsTomlTargets, mirrorHosts } from '../mirror/plan.ts';
+import { DEFAULT_HOST_DIR } from '../mirror/registry-name.ts';
+import { detectNodeIp, type NodeIp } from '../node/node-ip.ts';
+import { probeEndpoint, type EndpointProbe, type TlsFiles } from './probe.ts';
 
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
 

@@ -6,8 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { Agent, request } from 'undici';
-import { errorMessage } from '../errors.js';
-import type { Root } from '../fs/root.js';
+import { errorMessage } from '../errors.ts';
+import type { Root } from '../fs/root.ts';
 
 export interface TcpResult {
   ok: boolean;

@@ -5,7 +5,7 @@
  */
 import { writeSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
-import { formatPretty } from './pretty.js';
+import { formatPretty } from './pretty.ts';
 
 export type { Logger };
 

@@ -4,10 +4,10 @@
  * own config: a change there needs a containerd restart, which is the node owner's call.
  */
 import { readdir, readFile } from 'node:fs/promises';
-import { errnoCode, errorMessage } from '../errors.js';
-import type { Root } from '../fs/root.js';
-import type { Layout } from './layout.js';
-import { parseToml } from './toml-blocks.js';
+import { errnoCode, errorMessage } from '../errors.ts';
+import type { Root } from '../fs/root.ts';
+import type { Layout } from './layout.ts';
+import { parseToml } from './toml-blocks.ts';
 
 export interface Finding {
   /** Stable identifier, for --json and tests. */

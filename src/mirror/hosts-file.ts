@@ -6,10 +6,10 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigError, errnoCode } from '../errors.js';
-import type { Root } from '../fs/root.js';
-import { parseDuration } from '../config/duration.js';
-import { parseToml, splitToml } from './toml-blocks.js';
+import { ConfigError, errnoCode } from '../errors.ts';
+import type { Root } from '../fs/root.ts';
+import { parseDuration } from '../config/duration.ts';
+import { parseToml, splitToml } from './toml-blocks.ts';
 
 export type Capability = 'pull' | 'resolve' | 'push';
 

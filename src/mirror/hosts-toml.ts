@@ -7,9 +7,9 @@
  * The agent marks each table it owns with a comment line, so a later run can replace
  * its tables (new node IP, other ports) instead of adding more.
  */
-import { ConfigError } from '../errors.js';
-import { formatDuration } from '../config/duration.js';
-import { joinToml, parseToml, splitToml, type TomlBlock } from './toml-blocks.js';
+import { ConfigError } from '../errors.ts';
+import { formatDuration } from '../config/duration.ts';
+import { joinToml, parseToml, splitToml, type TomlBlock } from './toml-blocks.ts';
 
 export const MANAGED_MARK = '# managed by kairos-spegel';
 

@@ -2,8 +2,8 @@
  * Where each distribution keeps the files the agent writes or checks (node paths).
  * Sources: Spegel's getting-started and k3s' registry-mirror docs (reference/spegel.md §4, §5).
  */
-import type { AgentConfig } from '../config/agent-config.js';
-import type { Distro } from '../node/distro.js';
+import type { AgentConfig } from '../config/agent-config.ts';
+import type { Distro } from '../node/distro.ts';
 
 export interface Layout {
   distro: Distro;

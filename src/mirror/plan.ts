@@ -4,16 +4,16 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { AgentConfig } from '../config/agent-config.js';
-import { errnoCode, SystemError } from '../errors.js';
-import type { Root } from '../fs/root.js';
-import { urlHost } from '../node/ip-address.js';
-import type { NodeIp } from '../node/node-ip.js';
-import { mergeHostsToml, type MirrorHost } from './hosts-toml.js';
-import { renderK0sDropIn } from './k0s-drop-in.js';
-import type { Layout } from './layout.js';
-import { mergeRegistriesYaml } from './registries-yaml.js';
-import { ALL_REGISTRIES, DEFAULT_HOST_DIR, type MirroredRegistry } from './registry-name.js';
+import type { AgentConfig } from '../config/agent-config.ts';
+import { errnoCode, SystemError } from '../errors.ts';
+import type { Root } from '../fs/root.ts';
+import { urlHost } from '../node/ip-address.ts';
+import type { NodeIp } from '../node/node-ip.ts';
+import { mergeHostsToml, type MirrorHost } from './hosts-toml.ts';
+import { renderK0sDropIn } from './k0s-drop-in.ts';
+import type { Layout } from './layout.ts';
+import { mergeRegistriesYaml } from './registries-yaml.ts';
+import { ALL_REGISTRIES, DEFAULT_HOST_DIR, type MirroredRegistry } from './registry-name.ts';
 
 export interface PlannedFile {
   /** Path on the node. */

@@ -6,7 +6,7 @@
  * Edited as a YAML document, so the user's comments and layout survive.
  */
 import { isMap, isScalar, LineCounter, Pair, parseDocument, Scalar, type Document, type YAMLMap } from 'yaml';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../errors.ts';
 
 const MARK = ' managed by kairos-spegel';
 

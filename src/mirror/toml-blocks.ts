@@ -5,7 +5,7 @@
  * parse-and-reprint would not.
  */
 import TOML from '@iarna/toml';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../errors.ts';
 
 export interface TomlBlock {
   /** Key path of the table header, e.g. ['host', 'http://10.0.0.5:30020', 'header']. */

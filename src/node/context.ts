@@ -3,13 +3,13 @@
  * where it keeps its files. Loading logs what Kairos' collection skipped, so a user
  * whose block "does nothing" can see why.
  */
-import type { AgentConfig } from '../config/agent-config.js';
-import { loadConfig, type LoadedConfig } from '../config/load.js';
-import { formatLocation } from '../errors.js';
-import type { Root } from '../fs/root.js';
-import type { Logger } from '../log/logger.js';
-import { layoutFor, type Layout } from '../mirror/layout.js';
-import { detectDistro, type DetectedDistro } from './distro.js';
+import type { AgentConfig } from '../config/agent-config.ts';
+import { loadConfig, type LoadedConfig } from '../config/load.ts';
+import { formatLocation } from '../errors.ts';
+import type { Root } from '../fs/root.ts';
+import type { Logger } from '../log/logger.ts';
+import { layoutFor, type Layout } from '../mirror/layout.ts';
+import { detectDistro, type DetectedDistro } from './distro.ts';
 
 export interface NodeContext {
   config: LoadedConfig;

@@ -5,10 +5,10 @@
  * from what is installed or has run on disk.
  */
 import { access } from 'node:fs/promises';
-import type { DistroSetting } from '../config/agent-config.js';
-import type { DistroHints } from '../config/load.js';
-import { ConfigError, formatLocation } from '../errors.js';
-import type { Root } from '../fs/root.js';
+import type { DistroSetting } from '../config/agent-config.ts';
+import type { DistroHints } from '../config/load.ts';
+import { ConfigError, formatLocation } from '../errors.ts';
+import type { Root } from '../fs/root.ts';
 
 export type Distro = 'k3s' | 'k0s' | 'containerd';
 

@@ -7,9 +7,9 @@
  */
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SystemError } from '../errors.js';
-import { unusableReason } from './ip-address.js';
-import { defaultRoutes, type DefaultRoute } from './routes.js';
+import { SystemError } from '../errors.ts';
+import { unusableReason } from './ip-address.ts';
+import { defaultRoutes, type DefaultRoute } from './routes.ts';
 
 export interface NodeIp {
   ip: string;

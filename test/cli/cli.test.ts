@@ -2,10 +2,10 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { COMMANDS } from '../../src/cli/commands.js';
-import { AGENT, runAgent } from '../helpers/agent.js';
-import { run } from '../helpers/proc.js';
-import { tempDir } from '../helpers/tmp.js';
+import { COMMANDS } from '../../src/cli/commands.ts';
+import { AGENT, runAgent } from '../helpers/agent.ts';
+import { run } from '../helpers/proc.ts';
+import { tempDir } from '../helpers/tmp.ts';
 import pkg from '../../package.json' with { type: 'json' };
 
 describe('the single executable', () => {

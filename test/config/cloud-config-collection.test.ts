@@ -2,10 +2,10 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { collectCloudConfig, hasValidHeader } from '../../src/config/cloud-config.js';
-import { toPlain } from '../../src/config/yaml-tree.js';
-import { Root } from '../../src/fs/root.js';
-import { tempDir } from '../helpers/tmp.js';
+import { collectCloudConfig, hasValidHeader } from '../../src/config/cloud-config.ts';
+import { toPlain } from '../../src/config/yaml-tree.ts';
+import { Root } from '../../src/fs/root.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 function put(root: string, file: string, text: string | Buffer): string {
   const full = path.join(root, file);

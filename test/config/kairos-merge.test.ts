@@ -1,8 +1,8 @@
 /** Kairos' merge rules (kairos-sdk collector.DeepMerge) on located trees. */
 import { describe, expect, it } from 'vitest';
-import { mergeMaps } from '../../src/config/kairos-merge.js';
-import { parseYamlTree, toPlain, type YMap } from '../../src/config/yaml-tree.js';
-import { ConfigError } from '../../src/errors.js';
+import { mergeMaps } from '../../src/config/kairos-merge.ts';
+import { parseYamlTree, toPlain, type YMap } from '../../src/config/yaml-tree.ts';
+import { ConfigError } from '../../src/errors.ts';
 
 function tree(text: string, file: string): YMap {
   const p = parseYamlTree(text, file);

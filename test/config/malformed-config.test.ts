@@ -5,8 +5,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runAgent } from '../helpers/agent.js';
-import { tempDir } from '../helpers/tmp.js';
+import { runAgent } from '../helpers/agent.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 interface Case {
   name: string;

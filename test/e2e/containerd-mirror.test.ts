@@ -7,13 +7,13 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAgent } from '../helpers/agent.js';
-import { startContainerd, type Containerd } from '../helpers/containerd.js';
-import { buildImage, pushImage } from '../helpers/image.js';
-import { createNode, type TestNode } from '../helpers/netns.js';
-import { must } from '../helpers/proc.js';
-import { startRegistry, type Registry } from '../helpers/registry.js';
-import { tempDir } from '../helpers/tmp.js';
+import { runAgent } from '../helpers/agent.ts';
+import { startContainerd, type Containerd } from '../helpers/containerd.ts';
+import { buildImage, pushImage } from '../helpers/image.ts';
+import { createNode, type TestNode } from '../helpers/netns.ts';
+import { must } from '../helpers/proc.ts';
+import { startRegistry, type Registry } from '../helpers/registry.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const UPSTREAM = '127.0.0.1:5101';
 const NS_PARAM = `ns=${encodeURIComponent(UPSTREAM)}`;

@@ -6,11 +6,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAgent } from '../helpers/agent.js';
-import { createNode, tcpOpen, type TestNode } from '../helpers/netns.js';
-import { startDaemon, waitFor, type Daemon } from '../helpers/proc.js';
-import { startRegistry, type Registry } from '../helpers/registry.js';
-import { tempDir } from '../helpers/tmp.js';
+import { runAgent } from '../helpers/agent.ts';
+import { createNode, tcpOpen, type TestNode } from '../helpers/netns.ts';
+import { startDaemon, waitFor, type Daemon } from '../helpers/proc.ts';
+import { startRegistry, type Registry } from '../helpers/registry.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const STANDIN = path.resolve(import.meta.dirname, '../fixtures/spegel-readyz-standin.mjs');
 

@@ -1,8 +1,8 @@
 /** The built binary under test (npm test builds it first). */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { run, type RunResult } from './proc.js';
-import type { TestNode } from './netns.js';
+import { run, type RunResult } from './proc.ts';
+import type { TestNode } from './netns.ts';
 
 export const AGENT = path.resolve(import.meta.dirname, '../../dist/kairos-spegel');
 

@@ -1,8 +1,8 @@
 /** A real containerd inside a test node, with its own root, state and socket. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { TestNode } from './netns.js';
-import { must, run, startDaemon, waitFor, type Daemon, type RunResult } from './proc.js';
+import type { TestNode } from './netns.ts';
+import { must, run, startDaemon, waitFor, type Daemon, type RunResult } from './proc.ts';
 import { existsSync } from 'node:fs';
 
 export interface Containerd extends Daemon {

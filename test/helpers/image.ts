@@ -2,8 +2,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { TestNode } from './netns.js';
-import { must } from './proc.js';
+import type { TestNode } from './netns.ts';
+import { must } from './proc.ts';
 
 /** An image of `layers` layers, each a directory with one file of `bytes` random bytes. */
 export async function buildImage(dir: string, layers = 2, bytes = 200_000): Promise<string> {

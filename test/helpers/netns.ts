@@ -4,7 +4,7 @@
  * containerd run as on a real node, isolated from this machine and from each other.
  * Needs root; a test that needs it fails loudly without it instead of skipping.
  */
-import { must, run } from './proc.js';
+import { must, run } from './proc.ts';
 
 export function requireRoot(why: string): void {
   if (process.getuid?.() !== 0) {

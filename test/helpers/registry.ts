@@ -1,9 +1,9 @@
 /** A real registry (Debian's docker-registry, distribution 2.8) inside a test node. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { TestNode } from './netns.js';
-import { tcpOpen } from './netns.js';
-import { startDaemon, waitFor, type Daemon } from './proc.js';
+import type { TestNode } from './netns.ts';
+import { tcpOpen } from './netns.ts';
+import { startDaemon, waitFor, type Daemon } from './proc.ts';
 
 export interface Registry extends Daemon {
   url: string;

@@ -1,8 +1,8 @@
 /** hosts.toml: Spegel's shape for our tables, the user's content kept after them, re-runs stable. */
 import TOML from '@iarna/toml';
 import { describe, expect, it } from 'vitest';
-import { mergeHostsToml, type MirrorHost } from '../../src/mirror/hosts-toml.js';
-import { ConfigError } from '../../src/errors.js';
+import { mergeHostsToml, type MirrorHost } from '../../src/mirror/hosts-toml.ts';
+import { ConfigError } from '../../src/errors.ts';
 
 const F = '/etc/containerd/certs.d/_default/hosts.toml';
 const mirror = (ip: string, ports = [30020], resolve = true): MirrorHost[] =>

@@ -1,8 +1,8 @@
 /** k3s registries.yaml: mirrors listed for the embedded registry, the user's mirrors and configs kept. */
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { mergeRegistriesYaml } from '../../src/mirror/registries-yaml.js';
-import { ConfigError } from '../../src/errors.js';
+import { mergeRegistriesYaml } from '../../src/mirror/registries-yaml.ts';
+import { ConfigError } from '../../src/errors.ts';
 
 const F = '/etc/rancher/k3s/registries.yaml';
 

@@ -2,9 +2,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { detectDistro } from '../../src/node/distro.js';
-import { Root } from '../../src/fs/root.js';
-import { tempDir } from '../helpers/tmp.js';
+import { detectDistro } from '../../src/node/distro.ts';
+import { Root } from '../../src/fs/root.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 function rootWith(...files: string[]): Root {
   const dir = tempDir();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { unifiedDiff } from '../../src/util/unified-diff.js';
+import { unifiedDiff } from '../../src/util/unified-diff.ts';
 
 describe('unifiedDiff', () => {
   it('is empty for equal texts', () => {

@@ -1,13 +1,13 @@
 /** `kairos-spegel configure`: plan the mirror configuration, then write what changed. */
 import { chmod, stat } from 'node:fs/promises';
-import { EXIT_OK, UsageError } from '../../errors.js';
-import { writeFileAtomic } from '../../fs/atomic-write.js';
-import { findTraps } from '../../mirror/containerd-config.js';
-import { planMirrorConfig, type PlannedFile } from '../../mirror/plan.js';
-import { detectNodeIp, type NodeIp } from '../../node/node-ip.js';
-import { unifiedDiff } from '../../util/unified-diff.js';
-import type { CommandRun } from '../command.js';
-import { loadNodeContext } from '../../node/context.js';
+import { EXIT_OK, UsageError } from '../../errors.ts';
+import { writeFileAtomic } from '../../fs/atomic-write.ts';
+import { findTraps } from '../../mirror/containerd-config.ts';
+import { planMirrorConfig, type PlannedFile } from '../../mirror/plan.ts';
+import { detectNodeIp, type NodeIp } from '../../node/node-ip.ts';
+import { unifiedDiff } from '../../util/unified-diff.ts';
+import type { CommandRun } from '../command.ts';
+import { loadNodeContext } from '../../node/context.ts';
 
 const STAGES = ['boot', 'network', 'reconcile'] as const;
 type Action = 'created' | 'updated' | 'unchanged';

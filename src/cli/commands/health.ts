@@ -1,12 +1,12 @@
 /** `kairos-spegel health [--wait DURATION]`: one check, or polling until healthy. */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { formatDuration, parseDuration } from '../../config/duration.js';
-import { UsageError } from '../../errors.js';
-import { checkHealth, type HealthReport } from '../../health/check.js';
-import type { EndpointProbe } from '../../health/probe.js';
-import type { CommandRun } from '../command.js';
-import { loadNodeContext } from '../../node/context.js';
-import { table } from '../output.js';
+import { formatDuration, parseDuration } from '../../config/duration.ts';
+import { UsageError } from '../../errors.ts';
+import { checkHealth, type HealthReport } from '../../health/check.ts';
+import type { EndpointProbe } from '../../health/probe.ts';
+import type { CommandRun } from '../command.ts';
+import { loadNodeContext } from '../../node/context.ts';
+import { table } from '../output.ts';
 
 const POLL_MS = 1000;
 

@@ -1,0 +1,28 @@
+/** Every cloud-config in README parses, and its kairos-spegel block passes the agent's own validation. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { validateAgentBlock } from '../src/config/load.ts';
+import { parseYamlTree } from '../src/config/yaml-tree.ts';
+
+const README = readFileSync(path.resolve(import.meta.dirname, '../README.md'), 'utf8');
+const blocks = [...README.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((b) => b.includes('kairos-spegel:'));
+
+describe('README cloud-config examples', () => {
+  it('there are some', () => {
+    expect(blocks.length).toBeGreaterThan(0);
+  });
+  it.each(blocks.map((b, i) => [i, b] as const))('example %i validates', (_i, text) => {
+    const parsed = parseYamlTree(text, 'README.md');
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok || parsed.root?.kind !== 'map') throw new Error('not a mapping');
+    expect(() => validateAgentBlock(parsed.root as never)).not.toThrow();
+  });
+  it('the configuration reference states the real defaults', () => {
+    const reference = blocks.find((b) => b.includes('Every key') || b.includes('wait_for_ip: 30s'))!;
+    const parsed = parseYamlTree(reference, 'README.md');
+    const empty = parseYamlTree('kairos-spegel:\n', 'empty.yaml');
+    if (!parsed.ok || !empty.ok) throw new Error('unparsable');
+    expect(validateAgentBlock(parsed.root as never)).toEqual(validateAgentBlock(empty.root as never));
+  });
+});
