@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(
-  ca-certificates
+  ca-certificates openssl   # openssl: throwaway CAs for the TLS tests
   iproute2            # ip netns, veth, tc: test nodes and links
   docker-registry     # a real OCI registry: upstream and pull-through mirror
   containerd          # the real consumer of hosts.toml

@@ -98,7 +98,9 @@ async function expectK3s(ctx: NodeContext, root: Root, nodeIp: NodeIp): Promise<
   }
   const registry = names[0] === '*' ? 'docker.io' : names[0]!;
   const resolved = await resolveRegistryHosts(root, ctx.layout.hostsDir, registry);
-  const own = resolved.hosts.filter((h) => !h.isServer && h.host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '') === nodeIp.ip);
+  // k3s names its embedded registry by an address of this node (its IP, or loopback).
+  const local = new Set([nodeIp.ip, '127.0.0.1', '::1', 'localhost']);
+  const own = resolved.hosts.filter((h) => !h.isServer && local.has(new URL(`${h.scheme}://${h.host}`).hostname.replace(/^\[|\]$/g, '')));
   if (own.length === 0) {
     config.push({
       file: resolved.file ?? `${ctx.layout.hostsDir}/_default/hosts.toml`,

@@ -87,7 +87,8 @@ export async function probeEndpoint(origin: string, opts: { root: Root; dialTime
   } catch (err) {
     return { url: origin, tcp, state: 'down', reason: `cannot read TLS files: ${errorMessage(err)}` };
   }
-  const agent = new Agent({ connect: { timeout: opts.dialTimeoutMs, ...tls }, pipelining: 0 });
+  // TCP reachability was checked within the dial timeout; TLS handshakes get the HTTP timeout.
+  const agent = new Agent({ connect: { timeout: opts.httpTimeoutMs, ...tls }, pipelining: 0 });
   try {
     const v2 = await get(agent, `${origin}/v2/`, opts.httpTimeoutMs);
     if (v2.status === undefined) return { url: origin, tcp, v2, state: 'down', reason: `GET /v2/ failed: ${v2.error}` };

@@ -11,7 +11,14 @@ export interface Registry extends Daemon {
   requests(): string[];
 }
 
-export async function startRegistry(node: TestNode, dir: string, opts: { host: string; port: number; proxy?: string; name?: string }): Promise<Registry> {
+export interface RegistryTls {
+  cert: string;
+  key: string;
+  /** When set, clients must present a certificate signed by this CA (as k3s' supervisor does). */
+  clientCa?: string;
+}
+
+export async function startRegistry(node: TestNode, dir: string, opts: { host: string; port: number; proxy?: string; name?: string; tls?: RegistryTls }): Promise<Registry> {
   const name = opts.name ?? `registry-${opts.port}`;
   const data = path.join(dir, `${name}-data`);
   mkdirSync(data, { recursive: true });
@@ -23,7 +30,9 @@ export async function startRegistry(node: TestNode, dir: string, opts: { host: s
       'version: 0.1',
       'log: {level: info, formatter: text}',
       `storage: {filesystem: {rootdirectory: ${data}}, delete: {enabled: true}}`,
-      `http: {addr: "${listen}"}`,
+      opts.tls
+        ? `http: {addr: "${listen}", tls: {certificate: ${opts.tls.cert}, key: ${opts.tls.key}${opts.tls.clientCa ? `, clientcas: [${opts.tls.clientCa}]` : ''}}}`
+        : `http: {addr: "${listen}"}`,
       ...(opts.proxy ? [`proxy: {remoteurl: ${opts.proxy}}`] : []),
       '',
     ].join('\n'),
@@ -33,7 +42,7 @@ export async function startRegistry(node: TestNode, dir: string, opts: { host: s
   await waitFor(`${name} on ${listen}`, () => tcpOpen(node, opts.host, opts.port));
   return {
     ...d,
-    url: `http://${listen}`,
+    url: `${opts.tls ? 'https' : 'http'}://${listen}`,
     requests: () => [...d.readLog().matchAll(/"((?:GET|HEAD) \/v2\/[^"]*)"/g)].map((m) => m[1]!),
   };
 }
