@@ -124,7 +124,7 @@ export async function mergeFiles(files: string[]): Promise<CloudConfig> {
       result.skipped.push({ file, reason: 'the document is not a mapping' });
       continue;
     }
-    result.values = result.sources.length === 1 && result.values.entries.size === 0 ? parsed.root : mergeMaps(result.values, parsed.root);
+    result.values = mergeMaps(result.values, parsed.root);
   }
   return result;
 }

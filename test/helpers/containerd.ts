@@ -1,9 +1,8 @@
 /** A real containerd inside a test node, with its own root, state and socket. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TestNode } from './netns.ts';
-import { must, run, startDaemon, waitFor, type Daemon, type RunResult } from './proc.ts';
-import { existsSync } from 'node:fs';
+import { run, startDaemon, waitFor, type Daemon, type RunResult } from './proc.ts';
 
 export interface Containerd extends Daemon {
   socket: string;
@@ -42,4 +41,3 @@ export async function startContainerd(node: TestNode, dir: string, hostsDir: str
   };
 }
 
-export { must };

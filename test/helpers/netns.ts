@@ -53,7 +53,6 @@ export async function createNode(opts: { ip?: string; gateway?: string; prefix?:
 
 /** Resolves when something accepts TCP connections at host:port inside the node. */
 export async function tcpOpen(node: TestNode, host: string, port: number): Promise<boolean> {
-  const h = host.includes(':') ? host : host;
-  const [cmd, args] = node.exec('bash', ['-c', `exec 3<>/dev/tcp/${h}/${port}`]);
+  const [cmd, args] = node.exec('bash', ['-c', `exec 3<>/dev/tcp/${host}/${port}`]);
   return (await run(cmd, args, { timeoutMs: 2000 })).code === 0;
 }
