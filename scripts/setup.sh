@@ -11,6 +11,8 @@ PACKAGES=(
   docker-registry     # a real OCI registry: upstream and pull-through mirror
   containerd          # the real consumer of hosts.toml
   skopeo umoci        # reference client and image builder (no Docker needed)
+  apache2-utils       # htpasswd: bcrypt users for registries with Basic auth
+  util-linux          # script: a terminal for the progress-bar test
   hyperfine           # start-up benchmark
   binutils            # strip (x64 build)
   binutils-aarch64-linux-gnu                   # strip (arm64 build)

@@ -48,6 +48,41 @@ export const COMMANDS: CommandSpec[] = [
     },
     load: async () => (await import('./commands/health.ts')).run,
   },
+  {
+    name: 'prepull',
+    summary: "fetch an image into the node's store ahead of time, from peers first",
+    usage: 'kairos-spegel prepull IMAGE [--platform OS/ARCH[/VARIANT]] [--upstream always|never|"after DURATION"]',
+    description: [
+      'Resolves IMAGE to a digest (at the upstream registry: peers can lie about tags, not digests), then',
+      'fetches the manifests and layers through the mirrors in hosts.toml (the node\'s Spegel, i.e. its peers)',
+      'and, as the WAN policy allows, from the upstream registry. Downloads resume after an interruption,',
+      'also across runs; every blob is checked against its digest before it enters the store, an OCI image',
+      'layout under kairos-spegel.store.path that skopeo and umoci read.',
+    ].join('\n'),
+    options: {
+      platform: { type: 'string', value: 'PLATFORM', description: "platform to pull from a multi-platform image (default: the node's, or pull.platform)" },
+      upstream: { type: 'string', value: 'POLICY', description: 'always, never, or "after 10m": ask only the mirror until then (default: pull.upstream)' },
+    },
+    load: async () => (await import('./commands/prepull.ts')).run,
+  },
+  {
+    name: 'images',
+    summary: 'list the images in the store, with the bytes taken from peers and from upstream',
+    usage: 'kairos-spegel images',
+    description: 'Lists the images prepull stored, newest first.',
+    options: {},
+    load: async () => (await import('./commands/images.ts')).run,
+  },
+  {
+    name: 'gc',
+    summary: 'keep the most recent images in the store and delete the rest',
+    usage: 'kairos-spegel gc [--keep N]',
+    description: 'Keeps the N most recently pulled images (store.keep, default 2), deletes the others and their blobs, and interrupted downloads.',
+    options: {
+      keep: { type: 'string', value: 'N', description: 'number of images to keep (default: store.keep)' },
+    },
+    load: async () => (await import('./commands/gc.ts')).run,
+  },
 ];
 
 export function findCommand(name: string): CommandSpec | undefined {

@@ -2,7 +2,9 @@
  * The agent's own `kairos-spegel:` block: every key, its type and its default.
  * This is the single source of truth for the configuration reference in README.
  */
-import { INVALID, absolutePath, boolean, duration, field, ipAddress, list, object, oneOf, optional, port, section, string, type Parser, type Shape } from './schema.ts';
+import { INVALID, absolutePath, boolean, byteRate, byteSize, duration, field, integer, ipAddress, list, object, oneOf, optional, port, section, string, type Parser, type Shape } from './schema.ts';
+import { parseUpstreamPolicy, type UpstreamPolicy } from '../pull/upstream-policy.ts';
+import { parsePlatform, type Platform } from '../registry/manifest.ts';
 import { parseMirroredRegistry, type MirroredRegistry } from '../mirror/registry-name.ts';
 import { unusableReason } from '../node/ip-address.ts';
 
@@ -40,6 +42,63 @@ const containerd = object({
   config_version: field(oneOf([2, 3] as const), 3),
 });
 
+const upstreamPolicy: Parser<UpstreamPolicy> = (node, key, problems) => {
+  const p = node.kind === 'scalar' && typeof node.value === 'string' ? parseUpstreamPolicy(node.value) : undefined;
+  if (p !== undefined) return p;
+  problems.push({ at: node.loc, key, message: 'expected "always", "never" or "after <duration>" (e.g. "after 10m")' });
+  return INVALID;
+};
+
+const platform: Parser<Platform> = (node, key, problems) => {
+  const p = node.kind === 'scalar' && typeof node.value === 'string' ? parsePlatform(node.value) : undefined;
+  if (p !== undefined) return p;
+  problems.push({ at: node.loc, key, message: 'expected a platform such as linux/amd64 or linux/arm64/v8' });
+  return INVALID;
+};
+
+/** Where pulled images live: the persistent partition, which survives upgrades. */
+export const DEFAULT_STORE = '/usr/local/kairos-spegel/store';
+
+const store = object({
+  path: field(absolutePath, DEFAULT_STORE),
+  /** gc keeps this many most recent images. */
+  keep: field(integer(1, 100), 2),
+  /** Free space required beyond the image itself. */
+  free_space_margin: field(byteSize, 256 * 2 ** 20),
+});
+
+const pull = object({
+  upstream: field(upstreamPolicy, (): UpstreamPolicy => ({ mode: 'always' })),
+  /** Cap on bytes per second from the upstream registry; 0: no cap. */
+  upstream_rate_limit: field(byteRate, 0),
+  /** Blobs downloaded at once. */
+  parallel: field(integer(1, 16), 4),
+  /** A source slower than this for `stall_after` is dropped for the blob. */
+  stall_bytes_per_sec: field(byteRate, 10 * 1024),
+  stall_after: field(duration, 30_000),
+  /** Peers can lie about tags (not about digests): resolving tags through the mirror is opt-in. */
+  resolve_tags_via_mirror: field(boolean, false),
+  /** Default: the node's own platform. */
+  platform: optional(platform),
+});
+
+const credential = object({
+  registry: field(string, ''),
+  username: optional(string),
+  /** A file holding the password or token: secrets stay out of the cloud-config. */
+  password_file: field(absolutePath, ''),
+});
+
+const credentialEntry: Parser<Shape<typeof credential.fields>> = (node, key, problems) => {
+  const c = credential(node, key, problems);
+  if (c === INVALID) return c;
+  if (c.registry === '' || c.password_file === '') {
+    problems.push({ at: node.loc, key, message: 'each credential needs registry and password_file (username optional)' });
+    return INVALID;
+  }
+  return c;
+};
+
 export const agentSchema = object({
   node_ip: optional(ipAddress(unusableReason)),
   interface: optional(string),
@@ -47,6 +106,9 @@ export const agentSchema = object({
   distro: field(oneOf(DISTROS), 'auto'),
   mirror: section(mirror),
   containerd: section(containerd),
+  store: section(store),
+  pull: section(pull),
+  credentials: field(list(credentialEntry, { what: 'credentials' }), () => []),
 });
 
 export type AgentConfig = Shape<typeof agentSchema.fields>;

@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import type { ConfigProblem } from '../errors.ts';
 import { parseDuration } from './duration.ts';
+import { parseByteRate, parseByteSize } from './units.ts';
 import { nearest } from './suggest.ts';
 import { describeNode, type YNode } from './yaml-tree.ts';
 
@@ -153,3 +154,20 @@ export function section<T>(parse: Parser<T>): Field<T> {
     return v;
   });
 }
+
+export function integer(min: number, max: number): Parser<number> {
+  return (node, key, problems) =>
+    node.kind === 'scalar' && typeof node.value === 'number' && Number.isInteger(node.value) && node.value >= min && node.value <= max
+      ? node.value
+      : problem(problems, node, key, `a whole number from ${min} to ${max}`);
+}
+
+export const byteSize: Parser<number> = (node, key, problems) => {
+  const v = node.kind === 'scalar' && (typeof node.value === 'string' || typeof node.value === 'number') ? parseByteSize(node.value) : undefined;
+  return v === undefined ? problem(problems, node, key, 'a size such as 512MiB or 2GB') : v;
+};
+
+export const byteRate: Parser<number> = (node, key, problems) => {
+  const v = node.kind === 'scalar' && (typeof node.value === 'string' || typeof node.value === 'number') ? parseByteRate(node.value) : undefined;
+  return v === undefined ? problem(problems, node, key, 'a rate such as 5MB/s, 40Mbit/s, or 0 for unlimited') : v;
+};

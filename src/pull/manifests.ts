@@ -1,0 +1,105 @@
+/**
+ * From a reference to verified manifests. A tag is resolved once, by a HEAD at the
+ * upstream registry (about a kilobyte), because a peer can lie about what a tag means
+ * but not about a digest; through the mirror only when configured. From then on
+ * everything is fetched by digest and checked against it.
+ */
+import { createHash } from 'node:crypto';
+import { errorMessage } from '../errors.ts';
+import { RegistryError, isRegistryError } from '../registry/errors.ts';
+import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, parseManifest, type Manifest } from '../registry/manifest.ts';
+import { formatImageRef, type ImageRef } from '../registry/reference.ts';
+import { send, statusError, type Source } from '../registry/source.ts';
+import { walkSources, type WalkContext } from './source-walker.ts';
+
+export interface FetchedManifest {
+  digest: string;
+  mediaType: string;
+  bytes: Buffer;
+  manifest: Manifest;
+  /** Who served it. */
+  source: Source;
+}
+
+function header(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+async function readLimited(body: AsyncIterable<Buffer>, limit: number, what: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of body) {
+    n += c.length;
+    if (n > limit) throw new RegistryError('E_SIZE', `${what} is larger than ${limit} bytes; not a manifest`);
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** HEAD manifests/<tag> at one source: the digest it names. */
+async function headTag(s: Source, ref: ImageRef, signal?: AbortSignal): Promise<string> {
+  const res = await send(s, ref.repository, 'manifests', ref.tag!, { method: 'HEAD', headers: { accept: MANIFEST_ACCEPT }, signal });
+  if (res.statusCode !== 200) throw await statusError(res, `${s.origin}: ${formatImageRef(ref)}`);
+  await res.body.dump();
+  const digest = header(res.headers['docker-content-digest']);
+  if (digest && /^sha256:[a-f0-9]{64}$/.test(digest)) return digest;
+  // Some registries omit the header on HEAD: hash the manifest itself.
+  const get = await send(s, ref.repository, 'manifests', ref.tag!, { method: 'GET', headers: { accept: MANIFEST_ACCEPT }, signal });
+  if (get.statusCode !== 200) throw await statusError(get, `${s.origin}: ${formatImageRef(ref)}`);
+  const bytes = await readLimited(get.body, MAX_MANIFEST_BYTES, formatImageRef(ref));
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+export interface ResolveOptions {
+  resolveViaMirror: boolean;
+}
+
+/** The digest a reference names, and who said so. */
+export async function resolveDigest(ctx: WalkContext, ref: ImageRef, opts: ResolveOptions): Promise<{ digest: string; by: string }> {
+  if (ref.digest) return { digest: ref.digest, by: 'reference' };
+  const upstream = ctx.sources.find((s) => s.role === 'upstream');
+  let upstreamError: string | undefined;
+  if (upstream && ctx.policy.mode !== 'never') {
+    try {
+      return { digest: await headTag(upstream, ref, ctx.signal), by: upstream.origin };
+    } catch (err) {
+      // Only an unreachable registry lets the mirror answer instead; a "no such tag" is final.
+      if (!isRegistryError(err, 'E_NETWORK', 'E_RATE_LIMITED', 'E_HTTP')) throw err;
+      upstreamError = errorMessage(err);
+      ctx.log.warn({ upstream: upstream.origin, reason: upstreamError }, 'the upstream registry cannot resolve the tag');
+    }
+  }
+  if (opts.resolveViaMirror) {
+    for (const s of ctx.sources.filter((x) => x.role === 'mirror' && x.host.capabilities.has('resolve'))) {
+      try {
+        const digest = await headTag(s, ref, ctx.signal);
+        ctx.log.warn({ mirror: s.origin, digest }, 'tag resolved by the mirror: a peer could lie about tags; pin a digest to be sure');
+        return { digest, by: s.origin };
+      } catch (err) {
+        ctx.log.debug({ mirror: s.origin, reason: errorMessage(err) }, 'mirror could not resolve the tag');
+      }
+    }
+  }
+  const why = upstreamError ?? (ctx.policy.mode === 'never' ? 'the upstream registry may not be used (--upstream never)' : 'there is no upstream registry');
+  throw new RegistryError(
+    'E_NOT_FOUND',
+    `cannot resolve ${formatImageRef(ref)} to a digest: ${why}${opts.resolveViaMirror ? ', and no mirror resolved it' : ''}`,
+    'use a digest reference (image@sha256:...), allow the upstream, or set kairos-spegel.pull.resolve_tags_via_mirror: true',
+  );
+}
+
+/** GET manifests/<digest> from the sources, verified against the digest. */
+export async function fetchManifest(ctx: WalkContext, ref: ImageRef, digest: string, onBytes: (s: Source, n: number) => void): Promise<FetchedManifest> {
+  const what = `manifest ${digest} of ${formatImageRef({ ...ref, digest: undefined })}`;
+  return walkSources(ctx, what, async (s) => {
+    if (!s.host.capabilities.has('pull')) throw new RegistryError('E_NOT_FOUND', `${s.origin} has no pull capability`);
+    const res = await send(s, ref.repository, 'manifests', digest, { method: 'GET', headers: { accept: MANIFEST_ACCEPT }, signal: ctx.signal });
+    if (res.statusCode !== 200) throw await statusError(res, `${s.origin}: ${what}`);
+    const bytes = await readLimited(res.body, MAX_MANIFEST_BYTES, what);
+    onBytes(s, bytes.length);
+    const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    if (actual !== digest) throw new RegistryError('E_DIGEST', `${s.origin} sent a manifest that hashes to ${actual}, not ${digest}`);
+    const manifest = parseManifest(bytes, header(res.headers['content-type']), `${what} from ${s.origin}`);
+    return { digest, mediaType: manifest.mediaType, bytes, manifest, source: s };
+  });
+}

@@ -1,0 +1,186 @@
+/**
+ * prepull: an image into the node's store, from its peers through the node's mirror
+ * when they have it, from the upstream registry when the WAN policy allows. Order of
+ * durability: blobs first, then the manifests, then index.json, so the store never
+ * names an image it does not fully hold.
+ */
+import type { AgentConfig } from '../config/agent-config.ts';
+import type { Root } from '../fs/root.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Layout } from '../mirror/layout.ts';
+import { CredentialStore } from '../registry/auth/credentials.ts';
+import { formatPlatform, selectPlatform, type Descriptor, type Platform } from '../registry/manifest.ts';
+import { formatImageRef, type ImageRef } from '../registry/reference.ts';
+import type { SourceRole } from '../registry/source.ts';
+import { ensureFreeSpace } from '../store/free-space.ts';
+import { acquireLock } from '../store/lock.ts';
+import { ANNOTATIONS, OciStore } from '../store/oci-store.ts';
+import { TransferStats, type ByRole } from '../store/transfer-stats.ts';
+import { downloadBlob } from './blob-download.ts';
+import { fetchManifest, resolveDigest } from './manifests.ts';
+import { Progress, type ProgressOptions } from './progress.ts';
+import { RateLimiter } from './rate-limiter.ts';
+import { buildSources, closeSources } from './sources.ts';
+import type { WalkContext } from './source-walker.ts';
+import { formatUpstreamPolicy, type UpstreamPolicy } from './upstream-policy.ts';
+
+export interface PrepullRequest {
+  ref: ImageRef;
+  platform: Platform;
+  policy: UpstreamPolicy;
+}
+
+export interface PrepullResult {
+  /** The reference as stored (index.json ref.name). */
+  ref: string;
+  /** What the reference resolved to (an index or a manifest). */
+  digest: string;
+  /** The platform's image manifest. */
+  manifest: Descriptor;
+  platform: string;
+  policy: string;
+  store: string;
+  /** Bytes of the image (config and layers). */
+  size: number;
+  /** Bytes this run took, by role; `total` is every run for this image so far. */
+  transferred: ByRole;
+  total: ByRole;
+  layers: { present: number; downloaded: number };
+  seconds: number;
+}
+
+export interface PrepullEnv {
+  root: Root;
+  agent: AgentConfig;
+  layout: Layout;
+  log: Logger;
+  progress: Omit<ProgressOptions, 'log'>;
+  signal?: AbortSignal;
+}
+
+/** Runs `tasks` with at most `limit` at once; fails with the first error after all settle. */
+async function pool<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const errors: unknown[] = [];
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      try {
+        await task(item);
+      } catch (err) {
+        errors.push(err);
+        next = items.length; // no new work after a failure
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (errors.length > 0) throw errors[0];
+}
+
+export function storedRefName(ref: ImageRef): string {
+  return ref.tag ? formatImageRef({ ...ref, digest: undefined }) : formatImageRef(ref);
+}
+
+export async function prepull(env: PrepullEnv, req: PrepullRequest): Promise<PrepullResult> {
+  const started = Date.now();
+  const { root, agent, log } = env;
+  const refName = storedRefName(req.ref);
+  const store = await OciStore.open(root.path(agent.store.path));
+  const lock = await acquireLock(store.dir, `the image store ${agent.store.path}`);
+  const stats = await TransferStats.load(store.dir);
+  const progress = new Progress({ ...env.progress, log });
+  const transferred: ByRole = { mirror: 0, upstream: 0 };
+  const count = (role: SourceRole, n: number) => {
+    transferred[role] += n;
+    stats.add(refName, role, n);
+    progress.add(role, n);
+  };
+  const saver = setInterval(() => void stats.save().catch(() => undefined), 5000);
+  saver.unref();
+  const credentials = await CredentialStore.load(root, agent);
+  const { sources, hostsFile } = await buildSources(root, env.layout.hostsDir, req.ref.registry, credentials);
+  try {
+    log.info(
+      { image: refName, platform: formatPlatform(req.platform), upstream: formatUpstreamPolicy(req.policy), sources: sources.map((s) => `${s.role} ${s.origin}`), hosts: hostsFile ?? 'none (registry only)' },
+      'prepull',
+    );
+    const walk: WalkContext = { sources, policy: req.policy, startedAt: started, log, signal: env.signal };
+    const { digest, by } = await resolveDigest(walk, req.ref, { resolveViaMirror: agent.pull.resolve_tags_via_mirror });
+    log.info({ image: refName, digest, resolved_by: by }, 'resolved');
+
+    const top = await fetchManifest(walk, req.ref, digest, (s, n) => count(s.role, n));
+    let image = top;
+    let index: typeof top | undefined;
+    if (top.manifest.kind === 'index') {
+      index = top;
+      const chosen = selectPlatform(top.manifest, req.platform, formatImageRef({ ...req.ref, digest }));
+      image = await fetchManifest(walk, req.ref, chosen.digest, (s, n) => count(s.role, n));
+    }
+    if (image.manifest.kind !== 'image') throw new Error(`internal: ${image.digest} is not an image manifest`);
+    const blobs = [image.manifest.config, ...image.manifest.layers];
+    const size = blobs.reduce((s, b) => s + b.size, 0);
+
+    const missing: Descriptor[] = [];
+    let presentBytes = 0;
+    for (const b of blobs) {
+      if (await store.hasBlob(b.digest, b.size)) presentBytes += b.size;
+      else missing.push(b);
+    }
+    await ensureFreeSpace(store.dir, size - presentBytes, agent.store.free_space_margin);
+
+    const layers = { present: blobs.length - missing.length, downloaded: 0 };
+    const limiter = agent.pull.upstream_rate_limit > 0 ? new RateLimiter(agent.pull.upstream_rate_limit) : undefined;
+    progress.start(refName, size, presentBytes);
+    try {
+      // Largest first: the long transfers start early and overlap the short ones.
+      await pool(
+        missing.sort((a, b) => b.size - a.size),
+        agent.pull.parallel,
+        async (desc) => {
+          const r = await downloadBlob(
+            {
+              walk,
+              store,
+              repository: req.ref.repository,
+              ...(limiter ? { upstreamLimiter: limiter } : {}),
+              stall: { bytesPerSec: agent.pull.stall_bytes_per_sec, afterMs: agent.pull.stall_after },
+              onBytes: count,
+            },
+            desc,
+          );
+          if (r === 'downloaded') layers.downloaded++;
+          else layers.present++;
+        },
+      );
+    } finally {
+      progress.stop();
+    }
+
+    await store.putBlob(image.digest, image.bytes);
+    if (index) await store.putBlob(index.digest, index.bytes);
+    const manifest: Descriptor = { mediaType: image.mediaType, digest: image.digest, size: image.bytes.length };
+    await store.putImage(refName, manifest, {
+      [ANNOTATIONS.image]: `${refName}${req.ref.digest ? '' : `@${digest}`}`,
+      [ANNOTATIONS.pulledAt]: new Date().toISOString(),
+      ...(index ? { [ANNOTATIONS.indexDigest]: index.digest, [ANNOTATIONS.indexMediaType]: index.mediaType } : {}),
+    });
+    return {
+      ref: refName,
+      digest,
+      manifest,
+      platform: formatPlatform(req.platform),
+      policy: formatUpstreamPolicy(req.policy),
+      store: agent.store.path,
+      size,
+      transferred,
+      total: stats.image(refName),
+      layers,
+      seconds: Math.round((Date.now() - started) / 100) / 10,
+    };
+  } finally {
+    clearInterval(saver);
+    await stats.save().catch((err: unknown) => log.warn({ err }, 'could not save transfer counters'));
+    await closeSources(sources);
+    await lock.release();
+  }
+}

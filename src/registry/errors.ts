@@ -1,0 +1,33 @@
+/**
+ * Registry and transfer failures, each with a stable code. `retryable` tells the pull
+ * engine whether another source (or a later attempt) may succeed.
+ */
+import { AgentError } from '../errors.ts';
+
+export type RegistryErrorCode =
+  | 'E_MANIFEST' // malformed or unsupported manifest
+  | 'E_PLATFORM' // no image for the wanted platform
+  | 'E_NOT_FOUND' // 404: this source does not have it (yet)
+  | 'E_UNAUTHORIZED' // 401/403 after authenticating
+  | 'E_RATE_LIMITED' // 429/503 (with Retry-After)
+  | 'E_HTTP' // other unexpected status
+  | 'E_NETWORK' // connection refused, reset, timeout
+  | 'E_STALLED' // slower than the stall threshold
+  | 'E_DIGEST' // content does not match its digest
+  | 'E_SIZE'; // content longer or shorter than its descriptor
+
+export class RegistryError extends AgentError {
+  override readonly code: RegistryErrorCode;
+  /** Seconds the server asked us to wait (Retry-After). */
+  readonly retryAfterMs?: number;
+
+  constructor(code: RegistryErrorCode, message: string, hint?: string, opts: { retryAfterMs?: number; cause?: unknown } = {}) {
+    super(code, message, { hint, cause: opts.cause });
+    this.code = code;
+    if (opts.retryAfterMs !== undefined) this.retryAfterMs = opts.retryAfterMs;
+  }
+}
+
+export function isRegistryError(err: unknown, ...codes: RegistryErrorCode[]): err is RegistryError {
+  return err instanceof RegistryError && (codes.length === 0 || codes.includes(err.code));
+}

@@ -1,0 +1,123 @@
+/**
+ * A place content can come from, as containerd sees it: the mirror hosts of hosts.toml
+ * in file order, then the registry itself (`server`). Requests to a host other than the
+ * image's registry carry `?ns=<registry>` (Spegel needs it for every request); registry
+ * credentials go only to the upstream entry, never to a mirror.
+ */
+import { readFile } from 'node:fs/promises';
+import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import { errorMessage } from '../errors.ts';
+import type { Root } from '../fs/root.ts';
+import type { RegistryHost } from '../mirror/hosts-file.ts';
+import { VERSION } from '../version.ts';
+import type { Authorizer } from './auth/authorizer.ts';
+import { RegistryError } from './errors.ts';
+
+export type SourceRole = 'mirror' | 'upstream';
+
+export interface Source {
+  /** scheme://host, for logs and results. */
+  origin: string;
+  role: SourceRole;
+  host: RegistryHost;
+  /** The image's registry (the `ns` value). */
+  registry: string;
+  dispatcher: Dispatcher;
+  /** Upstream only. */
+  authorizer?: Authorizer;
+}
+
+/** containerd's default dial timeout when hosts.toml sets none. */
+const DEFAULT_DIAL_MS = 30_000;
+const HEADERS_TIMEOUT_MS = 30_000;
+/** The pull engine watches for stalls itself; this only bounds a silent connection. */
+const BODY_TIMEOUT_MS = 300_000;
+
+export function sameRegistryHost(host: string, registry: string): boolean {
+  return host === registry || (registry === 'docker.io' && host === 'registry-1.docker.io');
+}
+
+export async function createDispatcher(root: Root, host: RegistryHost): Promise<Dispatcher> {
+  const read = async (p: string) => {
+    try {
+      return await readFile(root.path(p), 'utf8');
+    } catch (err) {
+      throw new RegistryError('E_NETWORK', `cannot read TLS file ${p} for ${host.host}: ${errorMessage(err)}`, 'fix the ca/client paths in hosts.toml');
+    }
+  };
+  const tls: Record<string, unknown> = {};
+  if (host.ca) tls['ca'] = await Promise.all(host.ca.map(read));
+  const pair = host.client?.[0];
+  if (pair) {
+    tls['cert'] = await read(pair[0]);
+    tls['key'] = await read(pair[1] || pair[0]);
+  }
+  if (host.skipVerify) tls['rejectUnauthorized'] = false;
+  return new Agent({ connect: { timeout: host.dialTimeoutMs ?? DEFAULT_DIAL_MS, ...tls }, headersTimeout: HEADERS_TIMEOUT_MS, bodyTimeout: BODY_TIMEOUT_MS }).compose(
+    interceptors.redirect({ maxRedirections: 5 }),
+  );
+}
+
+export function sourceUrl(s: Source, repository: string, kind: 'manifests' | 'blobs', ref: string): string {
+  const base = `${s.host.scheme}://${s.host.host}${s.host.path}/${repository}/${kind}/${ref}`;
+  return sameRegistryHost(s.host.host, s.registry) ? base : `${base}?ns=${encodeURIComponent(s.registry)}`;
+}
+
+export interface SendOptions {
+  method: 'GET' | 'HEAD';
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+function retryAfterMs(v: string | string[] | undefined): number | undefined {
+  const s = Array.isArray(v) ? v[0] : v;
+  if (s === undefined) return undefined;
+  if (/^\d+$/.test(s.trim())) return Number(s.trim()) * 1000;
+  const t = Date.parse(s);
+  return Number.isNaN(t) ? undefined : Math.max(0, t - Date.now());
+}
+
+/** A registry error for a non-success answer; the body is drained. */
+export async function statusError(res: Dispatcher.ResponseData, what: string): Promise<RegistryError> {
+  await res.body.dump().catch(() => undefined);
+  const s = res.statusCode;
+  if (s === 404) return new RegistryError('E_NOT_FOUND', `${what}: not found (404)`);
+  if (s === 401 || s === 403) return new RegistryError('E_UNAUTHORIZED', `${what}: HTTP ${s}`);
+  if (s === 429 || s === 503) return new RegistryError('E_RATE_LIMITED', `${what}: HTTP ${s}`, undefined, { retryAfterMs: retryAfterMs(res.headers['retry-after']) });
+  return new RegistryError('E_HTTP', `${what}: HTTP ${s}`);
+}
+
+/**
+ * One request to a source, authenticating at the upstream when challenged. The caller
+ * reads or drains the body. Network failures become E_NETWORK.
+ */
+export async function send(s: Source, repository: string, kind: 'manifests' | 'blobs', ref: string, opts: SendOptions): Promise<Dispatcher.ResponseData> {
+  const url = sourceUrl(s, repository, kind, ref);
+  const scope = `repository:${repository}:pull`;
+  const headers: Record<string, string> = { 'user-agent': `kairos-spegel/${VERSION}`, ...opts.headers };
+  for (const [k, v] of Object.entries(s.host.header ?? {})) headers[k.toLowerCase()] = v.join(', ');
+  for (let attempt = 0; ; attempt++) {
+    const auth = s.authorizer?.header(scope);
+    if (auth) headers['authorization'] = auth;
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(url, { dispatcher: s.dispatcher, method: opts.method, headers, signal: opts.signal });
+    } catch (err) {
+      if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : err;
+      throw new RegistryError('E_NETWORK', `${s.origin}: ${errorMessage(err)}`, undefined, { cause: err });
+    }
+    if (res.statusCode === 401 && s.authorizer && attempt > 0) {
+      await res.body.dump().catch(() => undefined);
+      s.authorizer.forget(scope);
+      throw s.authorizer.refused(scope);
+    }
+    if (res.statusCode === 401 && s.authorizer) {
+      await res.body.dump().catch(() => undefined);
+      if (auth) s.authorizer.forget(scope);
+      const challenge = res.headers['www-authenticate'];
+      await s.authorizer.authenticate(Array.isArray(challenge) ? challenge.join(', ') : challenge, scope);
+      continue;
+    }
+    return res;
+  }
+}

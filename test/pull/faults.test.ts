@@ -1,0 +1,171 @@
+/**
+ * prepull against faults, through a recording proxy in front of a real registry for the
+ * mirror and another for the upstream: each case ends with a correct store and asserts
+ * which source served what.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildImage, pushImage } from '../helpers/image.ts';
+import { startLoopbackRegistry, type LoopbackRegistry } from '../helpers/loopback-registry.ts';
+import { spegelNotFound, startProxy, type Proxy, type ProxiedRequest } from '../helpers/fault-proxy.ts';
+import { freePort } from '../helpers/ports.ts';
+import { must } from '../helpers/proc.ts';
+import { PullBed } from '../helpers/pull-bed.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+const MiB = 1024 * 1024;
+const STALL_AFTER_S = 2;
+
+describe('prepull under faults', () => {
+  const dir = tempDir('ks-faults-');
+  let registry: LoopbackRegistry;
+  let mirror: Proxy;
+  let upstream: Proxy;
+  let image: string;
+  let big: { digest: string; size: number };
+  let beds = 0;
+
+  const isBlob = (r: ProxiedRequest, digest?: string) => r.method === 'GET' && r.url.includes('/blobs/') && (digest === undefined || r.url.includes(digest));
+
+  function bed(): PullBed {
+    const b = new PullBed(`${dir}/bed${++beds}`);
+    b.hosts(registry.host, [mirror.url], upstream.url);
+    b.config(`  pull:\n    stall_after: ${STALL_AFTER_S}s\n`);
+    return b;
+  }
+
+  async function expectStoreGood(b: PullBed) {
+    b.verifyBlobs();
+    const info = await b.skopeoInspect(image);
+    expect(info.Layers).toContain(big.digest);
+  }
+
+  beforeAll(async () => {
+    registry = await startLoopbackRegistry(dir, 'upstream');
+    image = `${registry.host}/kairos/faults:v1`;
+    await pushImage(undefined, await buildImage(`${dir}/img`, 3, 4 * MiB), image);
+    const manifest = JSON.parse(await must('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${image}`])) as { layers: { digest: string; size: number }[] };
+    big = manifest.layers.reduce((a, b) => (b.size > a.size ? b : a));
+    mirror = await startProxy(registry.url);
+    upstream = await startProxy(registry.url);
+  });
+  afterAll(async () => {
+    await mirror?.close();
+    await upstream?.close();
+    await registry?.stop();
+  });
+
+  function reset(rules: { mirror?: Parameters<Proxy['setRule']>[0]; upstream?: Parameters<Proxy['setRule']>[0] } = {}) {
+    mirror.requests.length = 0;
+    upstream.requests.length = 0;
+    mirror.setRule(rules.mirror);
+    upstream.setRule(rules.upstream);
+  }
+
+  it('takes everything from the mirror when it has it, asking upstream only to resolve the tag', async () => {
+    reset();
+    const b = bed();
+    const r = await b.prepull([image]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    await expectStoreGood(b);
+    expect(upstream.requests.map((q) => `${q.method} ${q.url.split('?')[0]}`)).toEqual([`HEAD /v2/kairos/faults/manifests/v1`]);
+    expect(r.json!.transferred.upstream).toBe(0);
+    expect(mirror.requests.filter((q) => isBlob(q)).every((q) => q.url.includes(`ns=${encodeURIComponent(registry.host)}`))).toBe(true);
+    expect(r.json!.transferred.mirror).toBe(mirror.sentFor('/v2/'));
+  });
+
+  it("mirror answers 404 with Spegel's JSON body: everything comes from upstream", async () => {
+    reset({ mirror: (q) => spegelNotFound(q.url) });
+    const b = bed();
+    const r = await b.prepull([image]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    await expectStoreGood(b);
+    expect(r.json!.transferred.mirror).toBe(0);
+    expect(upstream.sentFor(big.digest)).toBe(big.size);
+    expect(mirror.requests.length).toBeGreaterThan(0);
+    expect(mirror.requests.every((q) => q.status === 404)).toBe(true);
+  });
+
+  it('mirror connection refused: everything comes from upstream, without waiting', async () => {
+    reset();
+    const b = bed();
+    b.hosts(registry.host, [`http://127.0.0.1:${await freePort()}`], upstream.url);
+    const started = Date.now();
+    const r = await b.prepull([image]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await expectStoreGood(b);
+    expect(r.json!.transferred.mirror).toBe(0);
+    expect(upstream.sentFor(big.digest)).toBe(big.size);
+  });
+
+  it(`mirror stalls mid-blob: the upstream continues from the offset within stall_after + 1 s`, async () => {
+    reset({ mirror: (q) => (isBlob(q, big.digest) ? { kind: 'stall', afterBytes: MiB } : undefined) });
+    const b = bed();
+    const r = await b.prepull([image]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    await expectStoreGood(b);
+    const stalled = mirror.requests.find((q) => isBlob(q, big.digest))!;
+    const resumed = upstream.requests.find((q) => isBlob(q, big.digest))!;
+    expect(resumed.headers['range']).toBe(`bytes=${MiB}-`);
+    expect(resumed.at - stalled.stoppedAt!).toBeLessThanOrEqual((STALL_AFTER_S + 1) * 1000);
+    expect(upstream.sentFor(big.digest)).toBe(big.size - MiB);
+    expect(r.json!.transferred.upstream).toBe(big.size - MiB);
+  });
+
+  it('mirror resets mid-blob: resumed by Range, re-downloading at most 1 MiB', async () => {
+    const cut = Math.floor(2.5 * MiB);
+    reset({ mirror: (q) => (isBlob(q, big.digest) ? { kind: 'reset', afterBytes: cut } : undefined) });
+    const b = bed();
+    const r = await b.prepull([image]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    await expectStoreGood(b);
+    const resumed = upstream.requests.find((q) => isBlob(q, big.digest))!;
+    const from = Number(/^bytes=(\d+)-$/.exec(String(resumed.headers['range']))?.[1]);
+    expect(mirror.sentFor(big.digest)).toBe(cut);
+    expect(cut - from).toBeLessThanOrEqual(MiB);
+    expect(upstream.sentFor(big.digest)).toBe(big.size - from);
+  });
+
+  it('mirror sends corrupted bytes: detected, never committed, fetched again from upstream', async () => {
+    reset({ mirror: (q) => (isBlob(q, big.digest) ? { kind: 'corrupt', atByte: 3 * MiB + 17 } : undefined) });
+    const b = bed();
+    const r = await b.prepull([image]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    await expectStoreGood(b);
+    expect(mirror.sentFor(big.digest)).toBe(big.size);
+    const refetch = upstream.requests.filter((q) => isBlob(q, big.digest));
+    expect(refetch).toHaveLength(1);
+    expect(refetch[0]!.headers['range']).toBeUndefined();
+    expect(upstream.sentFor(big.digest)).toBe(big.size);
+    expect(r.stdout + r.stderr).toMatch(/do not match|hash to/);
+  });
+
+  it('upstream 429 and 503 with Retry-After are honoured', async () => {
+    let n = 0;
+    reset({
+      mirror: (q) => spegelNotFound(q.url),
+      upstream: (q) => {
+        if (!isBlob(q, big.digest)) return undefined;
+        n++;
+        return n === 1 ? { kind: 'status', status: 429, headers: { 'retry-after': '1' } } : n === 2 ? { kind: 'status', status: 503, headers: { 'retry-after': '1' } } : undefined;
+      },
+    });
+    const b = bed();
+    const r = await b.prepull([image]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    await expectStoreGood(b);
+    const tries = upstream.requests.filter((q) => isBlob(q, big.digest));
+    expect(tries.map((q) => q.status)).toEqual([429, 503, 200]);
+    expect(tries[1]!.at - tries[0]!.at).toBeGreaterThanOrEqual(950);
+    expect(tries[2]!.at - tries[1]!.at).toBeGreaterThanOrEqual(950);
+  });
+
+  it('upstream that keeps answering 429: bounded retries, then a clear failure', async () => {
+    reset({ mirror: (q) => spegelNotFound(q.url), upstream: (q) => (isBlob(q, big.digest) ? { kind: 'status', status: 429, headers: { 'retry-after': '0' } } : undefined) });
+    const b = bed();
+    const r = await b.prepull([image]);
+    expect(r.code).toBe(1);
+    expect(upstream.requests.filter((q) => isBlob(q, big.digest)).length).toBe(6);
+    expect(r.error!.message).toMatch(new RegExp(`no source could provide blob ${big.digest}.*HTTP 429`));
+  });
+});

@@ -1,0 +1,96 @@
+/**
+ * References and manifests against a real registry: a multi-arch OCI index (amd64 and
+ * arm64 select different manifests), digest references, and Docker Hub-style names
+ * (`ubuntu` is docker.io/library/ubuntu), served by a local registry named as docker.io's
+ * server in hosts.toml.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildImage, buildMultiArchImage, pushImage } from '../helpers/image.ts';
+import { startLoopbackRegistry, type LoopbackRegistry } from '../helpers/loopback-registry.ts';
+import { startProxy, type Proxy } from '../helpers/fault-proxy.ts';
+import { PullBed } from '../helpers/pull-bed.ts';
+import { tempDir } from '../helpers/tmp.ts';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+describe('platforms and names', () => {
+  const dir = tempDir('ks-names-');
+  let registry: LoopbackRegistry;
+  let hub: Proxy;
+  let multi: { amd64: string; arm64: string };
+  let beds = 0;
+  const bed = () => new PullBed(`${dir}/bed${++beds}`);
+
+  beforeAll(async () => {
+    registry = await startLoopbackRegistry(dir, 'reg');
+    const m = await buildMultiArchImage(`${dir}/multi`);
+    multi = m;
+    await pushImage(undefined, m.ref, `${registry.host}/kairos/multi:v1`, { all: true });
+    await pushImage(undefined, await buildImage(`${dir}/ubuntu`, 1, 10_000), `${registry.host}/library/ubuntu:latest`);
+    hub = await startProxy(registry.url);
+  });
+  afterAll(async () => {
+    await hub?.close();
+    await registry?.stop();
+  });
+
+  it.each([
+    ['linux/amd64', 'amd64'],
+    ['linux/arm64', 'arm64'],
+    ['linux/arm64/v8', 'arm64'],
+  ] as const)('--platform %s picks the %s manifest from the index', async (platform, arch) => {
+    const b = bed();
+    b.hosts(registry.host, []);
+    const r = await b.prepull([`${registry.host}/kairos/multi:v1`, '--platform', platform]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.json!.manifest.digest).toBe(multi[arch]);
+    expect((await b.skopeoInspect(r.json!.ref)).Architecture).toBe(arch);
+    const index = JSON.parse(readFileSync(path.join(b.store, 'index.json'), 'utf8')) as { manifests: { digest: string; annotations: Record<string, string> }[] };
+    expect(index.manifests[0]!.digest).toBe(multi[arch]);
+    expect(index.manifests[0]!.annotations['io.kairos-spegel.index.digest']).toBe(r.json!.digest);
+    b.verifyBlobs();
+  });
+
+  it("defaults to the node's own platform", async () => {
+    const b = bed();
+    b.hosts(registry.host, []);
+    const r = await b.prepull([`${registry.host}/kairos/multi:v1`]);
+    expect(r.json!.manifest.digest).toBe(process.arch === 'arm64' ? multi.arm64 : multi.amd64);
+  });
+
+  it('a platform the index lacks is an error that lists what it has', async () => {
+    const b = bed();
+    b.hosts(registry.host, []);
+    const r = await b.prepull([`${registry.host}/kairos/multi:v1`, '--platform', 'linux/s390x']);
+    expect(r.code).toBe(1);
+    expect(r.error!.message).toMatch(/has no image for linux\/s390x; it has linux\/amd64, linux\/arm64\/v8/);
+  });
+
+  it('pulls by digest without resolving a tag', async () => {
+    const b = bed();
+    b.hosts(registry.host, [], hub.url);
+    hub.requests.length = 0;
+    const r = await b.prepull([`${registry.host}/kairos/multi@${multi.arm64}`]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.json!.ref).toBe(`${registry.host}/kairos/multi@${multi.arm64}`);
+    expect(hub.requests.some((q) => q.method === 'HEAD')).toBe(false);
+    expect(await b.skopeoInspect(r.json!.ref)).toMatchObject({ Architecture: 'arm64' });
+  });
+
+  it.each(['ubuntu', 'docker.io/ubuntu', 'docker.io/library/ubuntu:latest', 'index.docker.io/library/ubuntu'])('"%s" is docker.io/library/ubuntu:latest', async (name) => {
+    const b = bed();
+    // Docker Hub, played by the local registry: hosts.toml for docker.io names it as the server.
+    b.hosts('docker.io', [], hub.url);
+    hub.requests.length = 0;
+    const r = await b.prepull([name]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.json!.ref).toBe('docker.io/library/ubuntu:latest');
+    expect(hub.requests[0]).toMatchObject({ method: 'HEAD', url: '/v2/library/ubuntu/manifests/latest?ns=docker.io' });
+  });
+
+  it('rejects malformed references with the expected form', async () => {
+    const r = await bed().prepull(['Quay.io/UPPER/case:v1']);
+    expect(r.code).toBe(2);
+    expect(r.error!.message).toMatch(/invalid image reference/);
+  });
+});

@@ -1,0 +1,122 @@
+/**
+ * The WAN policy and the upstream rate limit, observed at recording proxies in front of a
+ * real registry: `never` sends nothing upstream, `after` waits for the mirror first (and
+ * takes from it when a peer gets the content meanwhile), the token bucket holds the
+ * upstream rate, and progress is logged while it runs.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spegelNotFound, startProxy, type Proxy } from '../helpers/fault-proxy.ts';
+import { buildImage, pushImage } from '../helpers/image.ts';
+import { startLoopbackRegistry, type LoopbackRegistry } from '../helpers/loopback-registry.ts';
+import { run } from '../helpers/proc.ts';
+import { PullBed } from '../helpers/pull-bed.ts';
+import { AGENT } from '../helpers/agent.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+const MiB = 1024 * 1024;
+
+describe('upstream policy', () => {
+  const dir = tempDir('ks-policy-');
+  let registry: LoopbackRegistry;
+  let mirror: Proxy;
+  let upstream: Proxy;
+  let image: string;
+  let beds = 0;
+
+  function bed(block = ''): PullBed {
+    const b = new PullBed(`${dir}/bed${++beds}`);
+    b.hosts(registry.host, [mirror.url], upstream.url);
+    b.config(block);
+    mirror.requests.length = 0;
+    upstream.requests.length = 0;
+    return b;
+  }
+
+  beforeAll(async () => {
+    registry = await startLoopbackRegistry(dir, 'reg');
+    image = `${registry.host}/kairos/policy:v1`;
+    await pushImage(undefined, await buildImage(`${dir}/img`, 2, Math.floor(3.5 * MiB)), image);
+    mirror = await startProxy(registry.url);
+    upstream = await startProxy(registry.url);
+  });
+  afterAll(async () => {
+    await mirror?.close();
+    await upstream?.close();
+    await registry?.stop();
+  });
+
+  it('never, with an empty mirror: a clear failure, and nothing sent upstream', async () => {
+    mirror.setRule((q) => spegelNotFound(q.url));
+    upstream.setRule(undefined);
+    const tag = await bed().prepull([image, '--upstream', 'never']);
+    expect(tag.code).toBe(1);
+    expect(tag.error!.message).toContain(`cannot resolve ${image} to a digest: the upstream registry may not be used (--upstream never)`);
+    const digest = (await bed().prepull([image])).json!.digest;
+    const pinned = await bed().prepull([`${registry.host}/kairos/policy@${digest}`, '--upstream', 'never']);
+    expect(pinned.code).toBe(1);
+    expect(pinned.error!.message).toMatch(/no source could provide manifest .*: not found; upstream: not used \(--upstream never\)/);
+    expect(pinned.error!.hint).toMatch(/allow the upstream registry/);
+    expect(upstream.requests).toEqual([]);
+  });
+
+  it('after 3s: only the mirror is asked for about 3 s, then the upstream', async () => {
+    mirror.setRule((q) => spegelNotFound(q.url));
+    const b = bed();
+    const started = performance.now();
+    const r = await b.prepull([image, '--upstream', 'after 3s']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const [head, ...content] = upstream.requests;
+    expect(head).toMatchObject({ method: 'HEAD' }); // the tag, resolved at once (about a kilobyte)
+    expect(head!.at - started).toBeLessThan(1500);
+    expect(content.length).toBeGreaterThan(0);
+    for (const q of content) expect(q.at - started, q.url).toBeGreaterThanOrEqual(2900);
+    expect(Math.min(...content.map((q) => q.at)) - started).toBeLessThan(6000);
+    expect(mirror.requests.filter((q) => q.url.includes('/manifests/')).length).toBeGreaterThan(1); // asked again while waiting
+    b.verifyBlobs();
+  });
+
+  it('after 1m: a peer that gets the content meanwhile serves it, and the WAN is not used', async () => {
+    let peerHasIt = false;
+    mirror.setRule((q) => (peerHasIt ? undefined : spegelNotFound(q.url)));
+    setTimeout(() => (peerHasIt = true), 2500);
+    const b = bed();
+    const r = await b.prepull([image, '--upstream', 'after 1m']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(upstream.requests.map((q) => q.method)).toEqual(['HEAD']);
+    expect(r.json!.transferred.upstream).toBe(0);
+    expect(r.json!.transferred.mirror).toBeGreaterThan(7 * MiB);
+  });
+
+  it('upstream_rate_limit holds the upstream rate within 5%, and progress is logged every 5 s', async () => {
+    mirror.setRule((q) => spegelNotFound(q.url));
+    const limit = MiB;
+    const b = bed('  pull:\n    upstream_rate_limit: 1MiB/s\n');
+    const r = await b.prepull([image]);
+    const finished = performance.now();
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    // The agent's consumption: from the first upstream request until it had every byte
+    // (kernel socket buffers make the proxy's own send times meaningless here).
+    const bytes = r.json!.transferred.upstream;
+    const seconds = (finished - upstream.requests[0]!.at) / 1000;
+    expect(bytes / seconds).toBeLessThanOrEqual(limit * 1.05);
+    expect(bytes / seconds).toBeGreaterThan(limit * 0.8);
+    const progress = r.stderr
+      .split('\n')
+      .filter((l) => l.includes('"msg":"pulling"'))
+      .map((l) => JSON.parse(l) as { time: string; done: number; total: number; bytes_per_sec: number; from_upstream: number });
+    expect(progress.length).toBeGreaterThanOrEqual(1);
+    expect(progress[0]).toMatchObject({ total: r.json!.size, from_upstream: expect.any(Number) });
+    const times = [Date.parse(r.stderr.split('\n').find((l) => l.includes('"msg":"prepull"'))!.match(/"time":"([^"]+)"/)![1]!), ...progress.map((p) => Date.parse(p.time))];
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeLessThanOrEqual(5500);
+  });
+
+  it('draws a progress bar with rate, ETA and the peers/upstream split on a terminal', async () => {
+    mirror.setRule(undefined);
+    const b = bed('  pull:\n    upstream_rate_limit: 2MiB/s\n');
+    mirror.setRule((q) => (q.url.includes('/blobs/') && q.url.includes('sha256') && mirror.requests.filter((x) => x.url.includes('/blobs/')).length === 1 ? undefined : spegelNotFound(q.url)));
+    const cmd = `${AGENT} --root ${b.root} prepull ${image}`;
+    const r = await run('script', ['-qfec', cmd, '/dev/null'], { env: { ...process.env, TERM: 'xterm', COLUMNS: '160' } });
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/\[=*\s*\] [\d.]+ (KiB|MiB)\/[\d.]+ MiB [\d.]+ (B|KiB|MiB)\/s ETA \S+ peers \d+% upstream \d+%/);
+  });
+});

@@ -1,0 +1,127 @@
+/**
+ * The store is an OCI layout other tools read: skopeo inspects it and copies the same
+ * image to byte-identical blobs; `images` lists it, `gc` keeps the newest, the lock keeps
+ * runs apart, the free-space check refuses early, and transfer counts only go up.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AGENT, runAgent } from '../helpers/agent.ts';
+import { startProxy, type Proxy } from '../helpers/fault-proxy.ts';
+import { buildImage, pushImage } from '../helpers/image.ts';
+import { startLoopbackRegistry, type LoopbackRegistry } from '../helpers/loopback-registry.ts';
+import { requireRoot } from '../helpers/netns.ts';
+import { must, run } from '../helpers/proc.ts';
+import { PullBed } from '../helpers/pull-bed.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+describe('the image store', () => {
+  const dir = tempDir('ks-store-');
+  let registry: LoopbackRegistry;
+  let mirror: Proxy;
+  const images: string[] = [];
+  let beds = 0;
+  const bed = () => {
+    const b = new PullBed(`${dir}/bed${++beds}`);
+    b.hosts(registry.host, [mirror.url]);
+    return b;
+  };
+
+  beforeAll(async () => {
+    registry = await startLoopbackRegistry(dir, 'reg');
+    for (const tag of ['v1', 'v2', 'v3']) {
+      const ref = `${registry.host}/kairos/store:${tag}`;
+      await pushImage(undefined, await buildImage(`${dir}/img-${tag}`, 2, 300_000), ref);
+      images.push(ref);
+    }
+    mirror = await startProxy(registry.url);
+  });
+  afterAll(async () => {
+    await mirror?.close();
+    await registry?.stop();
+  });
+
+  it('skopeo reads it, and its own copy of the image has byte-identical blobs', async () => {
+    const b = bed();
+    expect((await b.prepull([images[0]!])).code).toBe(0);
+    const info = await b.skopeoInspect(images[0]!);
+    const copy = `${dir}/skopeo-copy`;
+    await must('skopeo', ['copy', '--src-tls-verify=false', `docker://${images[0]}`, `oci:${copy}:x`]);
+    const theirs = readdirSync(`${copy}/blobs/sha256`).sort();
+    const ours = readdirSync(`${b.store}/blobs/sha256`).sort();
+    expect(ours).toEqual(theirs);
+    for (const f of theirs) expect(readFileSync(`${b.store}/blobs/sha256/${f}`).equals(readFileSync(`${copy}/blobs/sha256/${f}`)), f).toBe(true);
+    expect(info.Layers.every((l) => ours.includes(l.slice(7)))).toBe(true);
+    await must('umoci', ['stat', '--image', `${b.store}:${images[0]}`]);
+  });
+
+  it('images lists what it holds; gc keeps the newest and frees the rest', async () => {
+    const b = bed();
+    for (const ref of images) expect((await b.prepull([ref])).code).toBe(0);
+    const listed = JSON.parse((await runAgent(['--root', b.root, '--json', 'images'])).stdout) as { images: { ref: string; size: number; bytes: { mirror: number } }[]; total: { mirror: number } };
+    expect(listed.images.map((i) => i.ref)).toEqual([...images].reverse());
+    expect(listed.images.every((i) => i.bytes.mirror >= i.size)).toBe(true);
+    const before = readdirSync(`${b.store}/blobs/sha256`).length;
+    const gc = await runAgent(['--root', b.root, '--json', 'gc', '--keep', '1']);
+    expect(gc.code, gc.stderr).toBe(0);
+    expect(JSON.parse(gc.stdout)).toMatchObject({ kept: [images[2]], removed: [images[1], images[0]], blobsDeleted: 8 }); // manifest, config and two layers each
+    expect(readdirSync(`${b.store}/blobs/sha256`).length).toBe(before - 8);
+    expect((await b.skopeoInspect(images[2]!)).Layers).toHaveLength(2);
+    b.verifyBlobs();
+    // Counts only go up: gc keeps the totals, and a new pull adds to them.
+    const after = JSON.parse((await runAgent(['--root', b.root, '--json', 'images'])).stdout) as { total: { mirror: number } };
+    expect(after.total.mirror).toBe(listed.total.mirror);
+    expect((await b.prepull([images[0]!])).code).toBe(0);
+    const again = JSON.parse((await runAgent(['--root', b.root, '--json', 'images'])).stdout) as { total: { mirror: number } };
+    expect(again.total.mirror).toBeGreaterThan(after.total.mirror);
+  });
+
+  it('a second run on the same store is refused while the first holds it; a dead holder is taken over', async () => {
+    const b = bed();
+    let paused!: () => void;
+    const isPaused = new Promise<void>((r) => (paused = r));
+    mirror.setRule((q) => (q.url.includes('/blobs/') ? { kind: 'pause', afterBytes: 1000, onPause: paused } : undefined));
+    const first = spawn(AGENT, ['--root', b.root, '--log-level', 'silent', 'prepull', images[1]!], { stdio: 'ignore' });
+    try {
+      await isPaused;
+      const second = await b.prepull([images[1]!]);
+      expect(second.code).toBe(1);
+      expect(second.error).toMatchObject({ code: 'E_LOCKED', message: expect.stringMatching(/in use by another kairos-spegel run \(pid \d+\)/) });
+    } finally {
+      first.kill('SIGKILL');
+      mirror.setRule(undefined);
+    }
+    await new Promise((r) => first.on('exit', r));
+    const third = await b.prepull([images[1]!]);
+    expect(third.code, third.stderr).toBe(0);
+  });
+
+  it('refuses to start when the filesystem is too small, before downloading anything', async () => {
+    requireRoot('mounting a small tmpfs for the store');
+    const b = bed();
+    const store = b.store;
+    mkdirSync(store, { recursive: true });
+    await must('mount', ['-t', 'tmpfs', '-o', 'size=300k', 'tmpfs', store]);
+    try {
+      mirror.requests.length = 0;
+      const r = await b.prepull([images[0]!]);
+      expect(r.code).toBe(1);
+      expect(r.error).toMatchObject({ code: 'E_NO_SPACE', message: expect.stringMatching(new RegExp(`not enough free space in ${store}: the image needs [\\d.]+ KiB more, plus a margin of 256 MiB`)) });
+      expect(mirror.requests.filter((q) => q.url.includes('/blobs/'))).toEqual([]);
+    } finally {
+      await run('umount', [store]);
+    }
+  });
+
+  it('survives a damaged stats file, and names a damaged index.json', async () => {
+    const b = bed();
+    expect((await b.prepull([images[0]!])).code).toBe(0);
+    writeFileSync(path.join(b.store, 'stats.json'), '{not json');
+    expect((await b.prepull([images[1]!])).code).toBe(0);
+    writeFileSync(path.join(b.store, 'index.json'), '[]');
+    const r = await runAgent(['--root', b.root, 'images']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`${b.store}/index.json is damaged`);
+  });
+});
