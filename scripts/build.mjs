@@ -57,6 +57,11 @@ writeFileSync(
     useSnapshot: native,
     // The agent runs as root: NODE_OPTIONS must not be able to inject code into it.
     execArgvExtension: 'none',
+    // Memory (BENCHMARKS.md): a small young generation collects short-lived buffers early;
+    // undici's HTTP parser is WebAssembly, and its optimizing tier-up costs ~16 MB of
+    // compiler memory for a parser that only reads small manifest and token responses
+    // (blob bodies go through src/registry/blob-get.ts).
+    execArgv: ['--max-semi-space-size=1', '--liftoff-only'],
   }),
 );
 // Node warns that pino's worker_threads/module imports are "not yet verified" in snapshots:

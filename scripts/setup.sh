@@ -13,7 +13,7 @@ PACKAGES=(
   skopeo umoci        # reference client and image builder (no Docker needed)
   apache2-utils       # htpasswd: bcrypt users for registries with Basic auth
   util-linux          # script: a terminal for the progress-bar test
-  hyperfine           # start-up benchmark
+  hyperfine time      # benchmarks: start-up (hyperfine), wall time and peak RSS (GNU time)
   binutils            # strip (x64 build)
   binutils-aarch64-linux-gnu                   # strip (arm64 build)
   qemu-user libc6-arm64-cross libstdc++6-arm64-cross  # run the arm64 build in tests

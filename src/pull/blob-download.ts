@@ -8,10 +8,11 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, stat, truncate, type FileHandle } from 'node:fs/promises';
-import { errnoCode, errorMessage } from '../errors.ts';
+import { AgentError, errnoCode, errorMessage } from '../errors.ts';
 import { RegistryError } from '../registry/errors.ts';
 import type { Descriptor } from '../registry/manifest.ts';
-import { send, statusError, type Source, type SourceRole } from '../registry/source.ts';
+import { blobGet, READ_BUFFER } from '../registry/blob-get.ts';
+import { baseHeaders, errorForStatus, sourceUrl, type Source, type SourceRole } from '../registry/source.ts';
 import type { OciStore } from '../store/oci-store.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 import { walkSources, type WalkContext } from './source-walker.ts';
@@ -28,7 +29,73 @@ export interface BlobContext {
 }
 
 /** Written to disk in pieces of at most this size: a crash loses no more. */
-const FLUSH_BYTES = 1024 * 1024;
+const WRITE_BUFFER = 1024 * 1024;
+
+/**
+ * The buffers one transfer works with, reused by the next transfer: long-lived buffers
+ * are freed only by a full GC, so allocating them per blob would grow the resident set
+ * with the number of blobs.
+ */
+interface TransferBuffers {
+  read: Buffer;
+  write: [Buffer, Buffer];
+}
+
+const idleBuffers: TransferBuffers[] = [];
+
+function takeBuffers(): TransferBuffers {
+  return idleBuffers.pop() ?? { read: Buffer.allocUnsafe(READ_BUFFER), write: [Buffer.allocUnsafe(WRITE_BUFFER), Buffer.allocUnsafe(WRITE_BUFFER)] };
+}
+
+/**
+ * Appends to the partial file through two reused 1 MiB buffers: one fills while the
+ * other is written, so the download waits for the disk only when both are busy. A
+ * buffer is refilled only after its write completed.
+ */
+class BufferedAppender {
+  private readonly fh: FileHandle;
+  private readonly bufs: [Buffer, Buffer];
+  /** Completion of the last write of each buffer. */
+  private readonly written: Promise<void>[] = [Promise.resolve(), Promise.resolve()];
+  /** Writes are chained: the file is opened for appending, so their order is the file's. */
+  private tail: Promise<void> = Promise.resolve();
+  private current = 0;
+  private used = 0;
+
+  constructor(fh: FileHandle, bufs: [Buffer, Buffer]) {
+    this.fh = fh;
+    this.bufs = bufs;
+  }
+
+  /**
+   * Copies `chunk`. Returns a promise when the other buffer is still being written; the
+   * rest of the chunk is copied once it is free, so `chunk` must stay valid until then
+   * (blob-get does not read into its buffer again before the promise settles).
+   */
+  append(chunk: Buffer): Promise<void> | undefined {
+    const n = chunk.copy(this.bufs[this.current]!, this.used);
+    this.used += n;
+    if (this.used < WRITE_BUFFER) return undefined;
+    this.writeCurrent();
+    return this.written[this.current]!.then(() => (n < chunk.length ? this.append(chunk.subarray(n)) : undefined));
+  }
+
+  private writeCurrent(): void {
+    const i = this.current;
+    const data = this.bufs[i]!.subarray(0, this.used);
+    this.tail = this.tail.then(() => this.fh.write(data).then(() => undefined));
+    this.written[i] = this.tail;
+    this.current ^= 1;
+    this.used = 0;
+  }
+
+  /** Writes what is buffered and waits for every write. */
+  async flush(): Promise<void> {
+    await this.written[this.current];
+    if (this.used > 0) this.writeCurrent();
+    await this.tail;
+  }
+}
 
 class Partial {
   offset = 0;
@@ -70,8 +137,8 @@ class Partial {
   }
 }
 
-function contentRangeStart(v: string | string[] | undefined): number | undefined {
-  const m = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec((Array.isArray(v) ? v[0] : v) ?? '');
+function contentRangeStart(v: string | undefined): number | undefined {
+  const m = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(v ?? '');
   return m ? Number(m[1]) : undefined;
 }
 
@@ -85,76 +152,79 @@ async function transfer(ctx: BlobContext, s: Source, desc: Descriptor, p: Partia
     abort.abort(new RegistryError('E_STALLED', `${s.origin} sent less than ${ctx.stall.bytesPerSec} bytes/s for ${ctx.stall.afterMs} ms`));
   });
   const fh = await p.open();
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  const flush = async () => {
-    if (pendingBytes === 0) return;
-    const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
-    pending = [];
-    pendingBytes = 0;
-    await fh.write(data);
-  };
+  const buffers = takeBuffers();
+  const out = new BufferedAppender(fh, buffers.write);
+  const url = new URL(sourceUrl(s, ctx.repository, 'blobs', desc.digest));
+  const scope = `repository:${ctx.repository}:pull`;
   try {
-    const res = await send(s, ctx.repository, 'blobs', desc.digest, {
-      method: 'GET',
-      headers: p.offset > 0 ? { range: `bytes=${p.offset}-` } : {},
-      signal: abort.signal,
-    });
-    let skip = 0;
-    if (res.statusCode === 206) {
-      const start = contentRangeStart(res.headers['content-range']);
-      if (start !== p.offset) {
-        await res.body.dump();
-        throw new RegistryError('E_HTTP', `${s.origin} answered the range ${p.offset}- with ${String(res.headers['content-range'])}`);
+    for (let attempt = 0; ; attempt++) {
+      const headers = baseHeaders(s);
+      if (p.offset > 0) headers['range'] = `bytes=${p.offset}-`;
+      const auth = s.authorizer?.header(scope);
+      if (auth) headers['authorization'] = auth;
+      let skip = 0;
+      const head = await blobGet(url, { headers, readBuffer: buffers.read, connectTimeoutMs: s.connectTimeoutMs, tls: s.tls, signal: abort.signal }, (h) => {
+        if (h.status === 206) {
+          const start = contentRangeStart(h.headers['content-range']);
+          if (start !== p.offset) throw new RegistryError('E_HTTP', `${s.origin} answered the range ${p.offset}- with ${h.headers['content-range'] ?? 'no Content-Range'}`);
+        } else if (h.status === 200) {
+          skip = p.offset; // the source ignored Range: drop what we already have
+        } else {
+          return undefined;
+        }
+        const expected = h.status === 200 ? desc.size : desc.size - p.offset;
+        const length = Number(h.headers['content-length'] ?? NaN);
+        if (!Number.isNaN(length) && length !== expected) throw new RegistryError('E_SIZE', `${s.origin} announced ${length} bytes for ${desc.digest}, expected ${expected}`);
+        p.contributors.add(s.origin);
+        return {
+          data(raw) {
+            let chunk = raw;
+            if (skip > 0) {
+              const drop = Math.min(skip, chunk.length);
+              skip -= drop;
+              chunk = chunk.subarray(drop);
+              if (chunk.length === 0) return;
+            }
+            if (p.offset + chunk.length > desc.size) throw new RegistryError('E_SIZE', `${s.origin} sent more than the ${desc.size} bytes of ${desc.digest}`);
+            watch.data(chunk.length);
+            p.hash.update(chunk);
+            p.offset += chunk.length;
+            ctx.onBytes(s.role, chunk.length);
+            const written = out.append(chunk);
+            const throttled = s.role === 'upstream' && ctx.upstreamLimiter ? ctx.upstreamLimiter.take(chunk.length, abort.signal) : undefined;
+            if (!written && !throttled) return;
+            return Promise.all([written, throttled?.then((waited) => (waited > 0 ? watch.throttled() : undefined))]).then(() => undefined);
+          },
+        };
+      });
+      if (head.status === 401 && s.authorizer && attempt === 0) {
+        if (auth) s.authorizer.forget(scope);
+        await s.authorizer.authenticate(head.headers['www-authenticate'], scope);
+        continue;
       }
-    } else if (res.statusCode === 200) {
-      skip = p.offset; // the source ignored Range: drop what we already have
-    } else {
-      throw await statusError(res, `${s.origin}: blob ${desc.digest}`);
-    }
-    const expected = res.statusCode === 200 ? desc.size : desc.size - p.offset;
-    const length = Number(res.headers['content-length'] ?? NaN);
-    if (!Number.isNaN(length) && length !== expected) {
-      await res.body.dump();
-      throw new RegistryError('E_SIZE', `${s.origin} announced ${length} bytes for ${desc.digest}, expected ${expected}`);
-    }
-    p.contributors.add(s.origin);
-    for await (const raw of res.body) {
-      let chunk = raw as Buffer;
-      if (skip > 0) {
-        const drop = Math.min(skip, chunk.length);
-        skip -= drop;
-        chunk = chunk.subarray(drop);
-        if (chunk.length === 0) continue;
-      }
-      if (p.offset + chunk.length > desc.size) throw new RegistryError('E_SIZE', `${s.origin} sent more than the ${desc.size} bytes of ${desc.digest}`);
-      watch.data(chunk.length);
-      if (s.role === 'upstream' && ctx.upstreamLimiter) {
-        if ((await ctx.upstreamLimiter.take(chunk.length, abort.signal)) > 0) watch.throttled();
-      }
-      p.hash.update(chunk);
-      p.offset += chunk.length;
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      ctx.onBytes(s.role, chunk.length);
-      if (pendingBytes >= FLUSH_BYTES) await flush();
+      if (head.status === 401 && s.authorizer) throw s.authorizer.refused(scope);
+      if (head.status !== 200 && head.status !== 206) throw errorForStatus(head.status, head.headers, `${s.origin}: blob ${desc.digest}`);
+      break;
     }
     if (p.offset < desc.size) throw new RegistryError('E_NETWORK', `${s.origin} ended the blob ${desc.digest} at ${p.offset} of ${desc.size} bytes`);
   } catch (err) {
-    // Every byte arrived: a connection closed after the last one (a server's keep-alive
-    // timeout while we were still reading slowly) changes nothing; the digest decides.
-    if (p.offset === desc.size && !(err instanceof RegistryError)) return;
     if (stalled) throw abort.signal.reason as RegistryError;
     if (ctx.walk.signal?.aborted) throw err;
     if (err instanceof RegistryError) throw err;
+    if (errnoCode(err) === 'ENOSPC') {
+      throw new AgentError('E_NO_SPACE', `the filesystem of the store is full (writing ${desc.digest} at ${p.offset} of ${desc.size} bytes)`, {
+        hint: "free space, or set kairos-spegel.store.path elsewhere; the next run resumes this download",
+      });
+    }
     throw new RegistryError('E_NETWORK', `${s.origin}: ${errorMessage(err)} (at ${p.offset} of ${desc.size} bytes)`, undefined, { cause: err });
   } finally {
     watch.stop();
     ctx.walk.signal?.removeEventListener('abort', onOuterAbort);
     try {
-      await flush(); // what arrived before an error is a valid prefix as far as we know; keep it
+      await out.flush(); // what arrived before an error is a valid prefix as far as we know; keep it
     } finally {
       await fh.close();
+      idleBuffers.push(buffers);
     }
   }
 }

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { formatDuration } from '../config/duration.ts';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
-import { RegistryError, isRegistryError } from '../registry/errors.ts';
+import { RegistryError } from '../registry/errors.ts';
 import type { Source } from '../registry/source.ts';
 import { formatUpstreamPolicy, type UpstreamPolicy } from './upstream-policy.ts';
 
@@ -56,14 +56,15 @@ export async function walkSources<T>(ctx: WalkContext, what: string, attempt: (s
         try {
           return await attempt(s);
         } catch (err) {
-          if (ctx.signal?.aborted) throw err;
-          if (isRegistryError(err, 'E_NOT_FOUND')) {
+          // Only registry answers and transfers are a source's fault; anything else (a full disk) ends the pull.
+          if (ctx.signal?.aborted || !(err instanceof RegistryError)) throw err;
+          if (err.code === 'E_NOT_FOUND') {
             notFound.push(s.origin);
             if (s.role === 'upstream') dropped.set(s.origin, errorMessage(err));
             break;
           }
           const tries = rateLimited.get(s.origin) ?? 0;
-          if (isRegistryError(err, 'E_RATE_LIMITED') && s.role === 'upstream' && tries < MAX_RATE_LIMIT_RETRIES) {
+          if (err.code === 'E_RATE_LIMITED' && s.role === 'upstream' && tries < MAX_RATE_LIMIT_RETRIES) {
             rateLimited.set(s.origin, tries + 1);
             const waitMs = Math.min(err.retryAfterMs ?? 1000 * 2 ** tries, MAX_RETRY_AFTER_MS);
             ctx.log.warn({ source: s.origin, wait: formatDuration(waitMs), what }, 'upstream asked to slow down; waiting as its Retry-After says');
@@ -72,7 +73,7 @@ export async function walkSources<T>(ctx: WalkContext, what: string, attempt: (s
           }
           // The upstream is the last resort: a dropped connection is resumed a few times before giving up.
           const broken = networkRetries.get(s.origin) ?? 0;
-          if (isRegistryError(err, 'E_NETWORK', 'E_STALLED') && s.role === 'upstream' && broken < MAX_NETWORK_RETRIES) {
+          if ((err.code === 'E_NETWORK' || err.code === 'E_STALLED') && s.role === 'upstream' && broken < MAX_NETWORK_RETRIES) {
             networkRetries.set(s.origin, broken + 1);
             const waitMs = 1000 * 2 ** broken;
             ctx.log.warn({ source: s.origin, what, reason: errorMessage(err), retry_in: formatDuration(waitMs) }, 'upstream connection failed; resuming');

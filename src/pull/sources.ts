@@ -3,13 +3,14 @@ import type { Root } from '../fs/root.ts';
 import { hostOrigin, resolveRegistryHosts } from '../mirror/hosts-file.ts';
 import { Authorizer } from '../registry/auth/authorizer.ts';
 import type { CredentialStore } from '../registry/auth/credentials.ts';
-import { createDispatcher, type Source } from '../registry/source.ts';
+import { connectTimeout, createDispatcher, loadTls, type Source } from '../registry/source.ts';
 
 export async function buildSources(root: Root, hostsDir: string, registry: string, credentials: CredentialStore): Promise<{ sources: Source[]; hostsFile?: string }> {
   const resolved = await resolveRegistryHosts(root, hostsDir, registry);
   const sources: Source[] = [];
   for (const host of resolved.hosts) {
-    const dispatcher = await createDispatcher(root, host);
+    const tls = await loadTls(root, host);
+    const dispatcher = createDispatcher(host, tls);
     const role = host.isServer ? 'upstream' : 'mirror';
     sources.push({
       origin: hostOrigin(host),
@@ -17,6 +18,8 @@ export async function buildSources(root: Root, hostsDir: string, registry: strin
       host,
       registry,
       dispatcher,
+      tls,
+      connectTimeoutMs: connectTimeout(host),
       ...(role === 'upstream' ? { authorizer: new Authorizer(registry, credentials.lookup(registry), dispatcher) } : {}),
     });
   }

@@ -23,8 +23,18 @@ export interface Source {
   /** The image's registry (the `ns` value). */
   registry: string;
   dispatcher: Dispatcher;
+  /** TLS material from hosts.toml (ca, client certificate), for connections made outside the dispatcher. */
+  tls: TlsOptions;
+  connectTimeoutMs: number;
   /** Upstream only. */
   authorizer?: Authorizer;
+}
+
+export interface TlsOptions {
+  ca?: string[];
+  cert?: string;
+  key?: string;
+  rejectUnauthorized?: boolean;
 }
 
 /** containerd's default dial timeout when hosts.toml sets none. */
@@ -37,7 +47,8 @@ export function sameRegistryHost(host: string, registry: string): boolean {
   return host === registry || (registry === 'docker.io' && host === 'registry-1.docker.io');
 }
 
-export async function createDispatcher(root: Root, host: RegistryHost): Promise<Dispatcher> {
+/** The TLS files hosts.toml names for a host (node paths, read under --root). */
+export async function loadTls(root: Root, host: RegistryHost): Promise<TlsOptions> {
   const read = async (p: string) => {
     try {
       return await readFile(root.path(p), 'utf8');
@@ -45,15 +56,23 @@ export async function createDispatcher(root: Root, host: RegistryHost): Promise<
       throw new RegistryError('E_NETWORK', `cannot read TLS file ${p} for ${host.host}: ${errorMessage(err)}`, 'fix the ca/client paths in hosts.toml');
     }
   };
-  const tls: Record<string, unknown> = {};
-  if (host.ca) tls['ca'] = await Promise.all(host.ca.map(read));
+  const tls: TlsOptions = {};
+  if (host.ca) tls.ca = await Promise.all(host.ca.map(read));
   const pair = host.client?.[0];
   if (pair) {
-    tls['cert'] = await read(pair[0]);
-    tls['key'] = await read(pair[1] || pair[0]);
+    tls.cert = await read(pair[0]);
+    tls.key = await read(pair[1] || pair[0]);
   }
-  if (host.skipVerify) tls['rejectUnauthorized'] = false;
-  return new Agent({ connect: { timeout: host.dialTimeoutMs ?? DEFAULT_DIAL_MS, ...tls }, headersTimeout: HEADERS_TIMEOUT_MS, bodyTimeout: BODY_TIMEOUT_MS }).compose(
+  if (host.skipVerify) tls.rejectUnauthorized = false;
+  return tls;
+}
+
+export function connectTimeout(host: RegistryHost): number {
+  return host.dialTimeoutMs ?? DEFAULT_DIAL_MS;
+}
+
+export function createDispatcher(host: RegistryHost, tls: TlsOptions): Dispatcher {
+  return new Agent({ connect: { timeout: connectTimeout(host), ...tls }, headersTimeout: HEADERS_TIMEOUT_MS, bodyTimeout: BODY_TIMEOUT_MS }).compose(
     interceptors.redirect({ maxRedirections: 5 }),
   );
 }
@@ -77,14 +96,25 @@ function retryAfterMs(v: string | string[] | undefined): number | undefined {
   return Number.isNaN(t) ? undefined : Math.max(0, t - Date.now());
 }
 
-/** A registry error for a non-success answer; the body is drained. */
+/** The registry error for a non-success status. */
+export function errorForStatus(status: number, headers: Record<string, string | string[] | undefined>, what: string): RegistryError {
+  if (status === 404) return new RegistryError('E_NOT_FOUND', `${what}: not found (404)`);
+  if (status === 401 || status === 403) return new RegistryError('E_UNAUTHORIZED', `${what}: HTTP ${status}`);
+  if (status === 429 || status === 503) return new RegistryError('E_RATE_LIMITED', `${what}: HTTP ${status}`, undefined, { retryAfterMs: retryAfterMs(headers['retry-after']) });
+  return new RegistryError('E_HTTP', `${what}: HTTP ${status}`);
+}
+
+/** The registry error for a non-success answer; the body is drained. */
 export async function statusError(res: Dispatcher.ResponseData, what: string): Promise<RegistryError> {
   await res.body.dump().catch(() => undefined);
-  const s = res.statusCode;
-  if (s === 404) return new RegistryError('E_NOT_FOUND', `${what}: not found (404)`);
-  if (s === 401 || s === 403) return new RegistryError('E_UNAUTHORIZED', `${what}: HTTP ${s}`);
-  if (s === 429 || s === 503) return new RegistryError('E_RATE_LIMITED', `${what}: HTTP ${s}`, undefined, { retryAfterMs: retryAfterMs(res.headers['retry-after']) });
-  return new RegistryError('E_HTTP', `${what}: HTTP ${s}`);
+  return errorForStatus(res.statusCode, res.headers, what);
+}
+
+/** Headers every request to `s` carries: ours, then what hosts.toml adds for the host. */
+export function baseHeaders(s: Source): Record<string, string> {
+  const headers: Record<string, string> = { 'user-agent': `kairos-spegel/${VERSION}` };
+  for (const [k, v] of Object.entries(s.host.header ?? {})) headers[k.toLowerCase()] = v.join(', ');
+  return headers;
 }
 
 /**
@@ -94,8 +124,7 @@ export async function statusError(res: Dispatcher.ResponseData, what: string): P
 export async function send(s: Source, repository: string, kind: 'manifests' | 'blobs', ref: string, opts: SendOptions): Promise<Dispatcher.ResponseData> {
   const url = sourceUrl(s, repository, kind, ref);
   const scope = `repository:${repository}:pull`;
-  const headers: Record<string, string> = { 'user-agent': `kairos-spegel/${VERSION}`, ...opts.headers };
-  for (const [k, v] of Object.entries(s.host.header ?? {})) headers[k.toLowerCase()] = v.join(', ');
+  const headers: Record<string, string> = { ...baseHeaders(s), ...opts.headers };
   for (let attempt = 0; ; attempt++) {
     const auth = s.authorizer?.header(scope);
     if (auth) headers['authorization'] = auth;
