@@ -80,6 +80,7 @@ function once(url: URL, opts: BlobGetOptions, onHead: (head: ResponseHead) => Bo
     let sink: BodySink | undefined;
     let headBuf = Buffer.alloc(0);
     let settled = false;
+    let bodyDone = false;
     let socket: Socket;
 
     const finish = (err?: unknown) => {
@@ -147,8 +148,9 @@ function once(url: URL, opts: BlobGetOptions, onHead: (head: ResponseHead) => Bo
         }
       }
       if (mode.kind === 'none' && head) {
-        const done = waits ? Promise.all(waits).then(() => undefined) : undefined;
-        if (done) done.then(() => finish(), finish);
+        // The body is complete: the connection may now close at any time without harm.
+        bodyDone = true;
+        if (waits) Promise.all(waits).then(() => finish(), finish);
         else finish();
         return undefined;
       }
@@ -222,11 +224,13 @@ function once(url: URL, opts: BlobGetOptions, onHead: (head: ResponseHead) => Bo
       socket.write(`${lines.join('\r\n')}\r\n\r\n`);
     });
     socket.on('error', (err) => finish(new RegistryError('E_NETWORK', `${url.origin}: ${errorMessage(err)}`, undefined, { cause: err })));
-    socket.on('end', () => {
+    const closed = () => {
+      if (bodyDone) return; // finishing once the sink is done with the last piece
       if (head && mode.kind === 'close') finish();
       else finish(new RegistryError('E_NETWORK', `${url.origin}: connection closed before the response ended`));
-    });
-    socket.on('close', () => finish(new RegistryError('E_NETWORK', `${url.origin}: connection closed before the response ended`)));
+    };
+    socket.on('end', closed);
+    socket.on('close', closed);
     if (opts.signal?.aborted) onAbort();
     else opts.signal?.addEventListener('abort', onAbort, { once: true });
   });

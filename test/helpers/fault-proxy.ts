@@ -26,7 +26,7 @@ export type FaultAction =
   | { kind: 'pass' }
   | { kind: 'status'; status: number; body?: string; headers?: Record<string, string> }
   | { kind: 'stall'; afterBytes: number }
-  | { kind: 'reset'; afterBytes: number }
+  | { kind: 'reset'; afterBytes: number; corruptAt?: number }
   | { kind: 'corrupt'; atByte: number }
   | { kind: 'pause'; afterBytes: number; onPause: () => void };
 
@@ -79,9 +79,10 @@ export async function startProxy(target: string, initial?: FaultRule): Promise<P
           data = data.subarray(0, Math.max(0, limit - rec.sent));
           stopped = true;
         }
-        if (action.kind === 'corrupt' && rec.sent <= action.atByte && action.atByte < rec.sent + data.length) {
+        const corruptAt = action.kind === 'corrupt' ? action.atByte : action.kind === 'reset' ? action.corruptAt : undefined;
+        if (corruptAt !== undefined && rec.sent <= corruptAt && corruptAt < rec.sent + data.length) {
           data = Buffer.from(data);
-          const i = action.atByte - rec.sent;
+          const i = corruptAt - rec.sent;
           data[i] = data[i]! ^ 0xff;
         }
         rec.sent += data.length;

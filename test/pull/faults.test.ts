@@ -140,6 +140,16 @@ describe('prepull under faults', () => {
     expect(r.stdout + r.stderr).toMatch(/do not match|hash to/);
   });
 
+  it('mirror corrupts the start of a blob and then resets: the upstream finishes it, then delivers it whole', async () => {
+    reset({ mirror: (q) => (isBlob(q, big.digest) ? { kind: 'reset', afterBytes: 2 * MiB, corruptAt: 1000 } : undefined) });
+    const b = bed();
+    const r = await b.prepull([image]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    await expectStoreGood(b);
+    const fromUpstream = upstream.requests.filter((q) => isBlob(q, big.digest));
+    expect(fromUpstream.map((q) => q.headers['range'] ?? 'whole')).toEqual([expect.stringMatching(/^bytes=\d+-$/), 'whole']);
+  });
+
   it('upstream 429 and 503 with Retry-After are honoured', async () => {
     let n = 0;
     reset({

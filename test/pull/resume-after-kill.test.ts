@@ -51,8 +51,8 @@ describe('resume after kill -9', () => {
     expect(await exited).toBe('SIGKILL');
     const partial = path.join(b.store, 'ingest', `${blob.digest.slice(7)}.partial`);
     expect(existsSync(partial)).toBe(true);
-    // Lost by the kill: at most the 1 MiB write buffer plus what the kernel still held in flight.
-    expect(statSync(partial).size).toBeGreaterThan(half - 8 * 1024 * 1024);
+    // Lost by the kill: at most 1 MiB of write buffers plus what the kernel still held in flight.
+    expect(statSync(partial).size).toBeGreaterThan(0.4 * blob.size);
     expect(readdirSync(path.join(b.store, 'blobs/sha256'))).not.toContain(blob.digest.slice(7));
     const firstRun = mirror.sentFor(blob.digest);
 
