@@ -9,6 +9,8 @@ export interface Registry extends Daemon {
   url: string;
   /** Request lines of the access log: "GET /v2/...?ns=... HTTP/1.1" */
   requests(): string[];
+  /** Body bytes the registry has sent so far (from its access log). */
+  bytesServed(): number;
 }
 
 export interface RegistryTls {
@@ -44,5 +46,6 @@ export async function startRegistry(node: TestNode, dir: string, opts: { host: s
     ...d,
     url: `${opts.tls ? 'https' : 'http'}://${listen}`,
     requests: () => [...d.readLog().matchAll(/"((?:GET|HEAD) \/v2\/[^"]*)"/g)].map((m) => m[1]!),
+    bytesServed: () => [...d.readLog().matchAll(/"GET \/v2\/[^"]*" \d{3} (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0),
   };
 }
