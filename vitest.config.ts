@@ -7,6 +7,8 @@ export default defineConfig({
   define: { __KAIROS_SPEGEL_VERSION__: JSON.stringify(pkg.version) },
   test: {
     include: ['test/**/*.test.ts'],
+    // In-process tests load the xattr addon the build made (the binary carries its own).
+    env: { KAIROS_SPEGEL_XATTR_ADDON: new URL('./dist/.build/x64/xattr.node', import.meta.url).pathname },
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

