@@ -49,6 +49,33 @@ export class RootFs {
   }
 
   /**
+   * The real path of the file `components` names, its own symlinks followed inside the
+   * rootfs too; undefined when it does not exist.
+   */
+  resolveFile(components: readonly string[], what: string): string | undefined {
+    let comps = [...components];
+    for (let hops = 0; hops <= MAX_SYMLINK_HOPS; hops++) {
+      if (comps.length === 0) return this.dir;
+      const parent = this.resolveDir(comps.slice(0, -1), false, what);
+      if (parent === undefined) return undefined;
+      const real = path.join(parent, comps[comps.length - 1]!);
+      let st;
+      try {
+        st = lstatSync(real);
+      } catch (err) {
+        if (errnoCode(err) === 'ENOENT') return undefined;
+        throw err;
+      }
+      if (!st.isSymbolicLink()) return real;
+      const target = readlinkSync(real);
+      const from = path.relative(this.dir, parent).split(path.sep).filter(Boolean);
+      comps = target.startsWith('/') ? target.split('/') : [...from, ...target.split('/')];
+      comps = comps.filter((c) => c !== '' && c !== '.').reduce<string[]>((acc, c) => (c === '..' ? acc.slice(0, -1) : [...acc, c]), []);
+    }
+    throw new UnpackError(`${what}: more than ${MAX_SYMLINK_HOPS} symlinks`);
+  }
+
+  /**
    * The real path of the directory `components` names, following symlinks inside the
    * rootfs. Missing directories are created (0755) when `create`, else undefined.
    */

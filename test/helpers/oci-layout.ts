@@ -50,7 +50,7 @@ export function writeImage(dir: string, ref: string, layers: LayerSpec[], archit
   const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: configDesc, layers: descs }));
   const digest = putBlob(dir, manifest);
   const indexFile = path.join(dir, 'index.json');
-  const index = existsSync(indexFile) ? (JSON.parse(readFileSync(indexFile, 'utf8')) as { manifests: unknown[] }) : { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] };
+  const index: { manifests: unknown[] } = existsSync(indexFile) ? (JSON.parse(readFileSync(indexFile, 'utf8')) as { manifests: unknown[] }) : { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] } as { manifests: unknown[] };
   index.manifests.push({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, size: manifest.length, annotations: { 'org.opencontainers.image.ref.name': ref } });
   writeFileSync(indexFile, JSON.stringify(index));
   return digest;
