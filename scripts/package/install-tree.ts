@@ -31,7 +31,7 @@ export function layOutAgent(root: string, prefix: '/usr' | '/usr/local', binary:
   copyFileSync(binary, path.join(root, libDir, 'kairos-spegel'));
   chmodSync(path.join(root, libDir, 'kairos-spegel'), 0o755);
   const libs = copyGlibc(glibc, path.join(root, libDir));
-  writeFileSync(path.join(root, launcher), render(LAUNCHER_TEMPLATE, { PREFIX: prefix, LIBDIR: libDir, LOADER: glibc.loader }), { mode: 0o755 });
+  writeFileSync(path.join(root, launcher), render(LAUNCHER_TEMPLATE, { PREFIX: prefix, LIBDIR: libDir, LOADER: glibc.loader }));
   chmodSync(path.join(root, launcher), 0o755);
 
   const rel = (p: string) => p.slice(1);

@@ -3,11 +3,12 @@
  * a test node's network namespace) as one OCI index of an amd64 and an arm64 image, with the
  * digests npm run package made, and `skopeo copy --all` pulls it back whole. Its run.sh, run
  * as kairos-agent runs it on what was pulled, against a fake root with everything else
- * read-only, installs the agent and the stage file, says what it did, changes nothing when
- * run again, and replaces a file that differs by renaming a complete copy over it.
+ * read-only, installs the agent and the stage file (with busybox alone, too), says what it
+ * did, changes nothing when run again, and replaces a file that differs by renaming a
+ * complete copy over it.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNode, type TestNode } from '../helpers/netns.ts';
@@ -136,6 +137,19 @@ describe("the pulled amd64 image's run.sh", () => {
     const untouched = INSTALLED.filter((f) => !f.endsWith('kairos-spegel.yaml') && f !== 'usr/local/bin/kairos-spegel');
     for (const f of untouched) expect(after[f]).toBe(before[f]);
     expect(listFiles(fakeRoot)).toEqual(INSTALLED.sort()); // no temp file left behind
+  });
+
+  it('runs on a busybox system (Alpine, Hadron): busybox sh and applets only', async () => {
+    const bin = path.join(dir, 'busybox-bin');
+    mkdirSync(bin);
+    await must('/bin/busybox', ['--install', '-s', bin]);
+    const root = path.join(dir, 'busybox-root');
+    mkdirSync(root);
+    const script = 'cd "$CONTAINERDIR" && exec env -i PATH="$BB" CONTAINERDIR="$CONTAINERDIR" KAIROS_SPEGEL_ROOT="$WRITABLE" "$BB/sh" -c ./run.sh';
+    const r = await runWritableOnly(root, script, { CONTAINERDIR: extracted, BB: bin });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`${INSTALLED.length} file(s) installed or updated`);
+    expect(listFiles(root)).toEqual(INSTALLED.sort());
   });
 
   it('runs where only its root is writable (the guard of the tests above, shown to work)', async () => {
