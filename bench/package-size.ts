@@ -5,7 +5,7 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { readGpt } from '../test/helpers/gpt.ts';
-import { bundleLayout, DIST, ociImages, sysextImage, VERSION, type NodeArch } from '../test/helpers/package.ts';
+import { blobPath, bundleLayout, DIST, ociImages, sysextImage, VERSION, type NodeArch } from '../test/helpers/package.ts';
 import { machine, writeSection } from './machine.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -24,7 +24,7 @@ const rows = ARCHES.map((arch) => {
     sysext: statSync(image).size,
     usr: usr!.size,
     verity: verity!.size,
-    bundle: statSync(path.join(bundleLayout(), 'blobs', ...layer.split(':'))).size,
+    bundle: statSync(blobPath(bundleLayout(), layer)).size,
     binary: statSync(path.join(DIST, BINARY[arch])).size,
   };
 });

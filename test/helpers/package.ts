@@ -31,9 +31,13 @@ interface Descriptor {
   platform?: { architecture: string; os: string; variant?: string };
 }
 
-/** Reads a blob of an OCI layout (the one npm run package writes, or one skopeo pulled). */
-export function ociBlob(layout: string, digest: string): Buffer {
-  return readFileSync(path.join(layout, 'blobs', ...digest.split(':')));
+/** Where a blob of an OCI layout is (the one npm run package writes, or one skopeo pulled). */
+export function blobPath(layout: string, digest: string): string {
+  return path.join(layout, 'blobs', ...digest.split(':'));
+}
+
+function ociBlob(layout: string, digest: string): Buffer {
+  return readFileSync(blobPath(layout, digest));
 }
 
 /** The index of a single-index OCI layout, and the manifest and layer digest per architecture. */
@@ -55,7 +59,7 @@ export async function extractBundle(layout: string, arch: NodeArch, dir: string)
   const image = ociImages(layout).images.get(arch);
   if (image === undefined) throw new Error(`${layout} has no ${arch} image`);
   mkdirSync(dir, { recursive: true });
-  await must('tar', ['-xzf', path.join(layout, 'blobs', ...image.layer.split(':')), '-C', dir]);
+  await must('tar', ['-xzf', blobPath(layout, image.layer), '-C', dir]);
 }
 
 /**

@@ -8,13 +8,14 @@
  * complete copy over it.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNode, type TestNode } from '../helpers/netns.ts';
 import { bundleLayout, extractBundle, ociImages, runBundle, runWritableOnly, VERSION } from '../helpers/package.ts';
 import { must } from '../helpers/proc.ts';
 import { startRegistry, type Registry } from '../helpers/registry.ts';
+import { listFiles } from '../helpers/files.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -30,12 +31,6 @@ let registry: Registry;
 let ref: string;
 let pulled: string;
 const dir = tempDir();
-
-function listFiles(root: string, prefix = ''): string[] {
-  return readdirSync(path.join(root, prefix), { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? listFiles(root, path.join(prefix, e.name)) : [path.join(prefix, e.name)]))
-    .sort();
-}
 
 /** What a write would change: inode, times, mode, size, per file. */
 function snapshot(root: string): Record<string, string> {

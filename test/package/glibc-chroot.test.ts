@@ -9,24 +9,19 @@
  * into the chroot with its own x86-64 libraries under /.host; no aarch64 library exists
  * there outside the agent's directory.
  */
-import { closeSync, copyFileSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
+import { closeSync, copyFileSync, lstatSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { requireRoot } from '../helpers/netns.ts';
 import { bundleLayout, extractBundle, runBundle, sysextImage, VERSION, type NodeArch } from '../helpers/package.ts';
 import { must, run } from '../helpers/proc.ts';
+import { listFiles } from '../helpers/files.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const EM_X86_64 = 62;
 const EM_AARCH64 = 183;
 /** For chroot itself; inside the chroot, PATH leads nowhere. */
 const ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
-
-function listFiles(root: string, prefix = ''): string[] {
-  return readdirSync(path.join(root, prefix), { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? listFiles(root, path.join(prefix, e.name)) : [path.join(prefix, e.name)],
-  );
-}
 
 /** The ELF machine of a regular file, or undefined when it is no ELF file (or a symlink). */
 function elfMachine(file: string): number | undefined {

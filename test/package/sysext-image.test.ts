@@ -11,6 +11,7 @@ import { readGpt } from '../helpers/gpt.ts';
 import { requireRoot } from '../helpers/netns.ts';
 import { sysextImage, SYSTEMD_ARCH, VERSION, type NodeArch } from '../helpers/package.ts';
 import { must, run } from '../helpers/proc.ts';
+import { listFiles } from '../helpers/files.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const ARCHES: NodeArch[] = ['amd64', 'arm64'];
@@ -26,13 +27,6 @@ async function dissect(image: string): Promise<{ text: string; json: Dissected }
   const text = await must('systemd-dissect', ['--no-pager', image]);
   const json = JSON.parse(await must('systemd-dissect', ['--json=short', image])) as Dissected;
   return { text, json };
-}
-
-/** Every path under `dir` (files and links; directories only through their contents), sorted. */
-function listTree(dir: string, prefix = ''): string[] {
-  return readdirSync(path.join(dir, prefix), { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? listTree(dir, path.join(prefix, e.name)) : [path.join(prefix, e.name)]))
-    .sort();
 }
 
 describe.each(ARCHES)('the %s sysext image', (arch) => {
@@ -89,7 +83,7 @@ describe.each(ARCHES)('the %s sysext image', (arch) => {
     await must('systemd-dissect', ['--copy-from', sysextImage(arch), '/usr', path.join(dir, 'usr')]);
     const loader = arch === 'amd64' ? 'ld-linux-x86-64.so.2' : 'ld-linux-aarch64.so.1';
     const units = 'lib/systemd/system';
-    expect(listTree(path.join(dir, 'usr'))).toEqual(
+    expect(listFiles(path.join(dir, 'usr'))).toEqual(
       [
         'bin/kairos-spegel',
         'lib/extension-release.d/extension-release.kairos-spegel',
