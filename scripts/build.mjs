@@ -60,15 +60,17 @@ try {
 const native = arch === process.arch;
 const blob = path.join(work, 'sea.blob');
 const seaConfig = path.join(work, 'sea-config.json');
+// main and output are relative to the work directory: the blob records the main script's
+// path, which would otherwise make the binary depend on where the repository is checked out.
 writeFileSync(
   seaConfig,
   JSON.stringify({
-    main: bundle,
-    output: blob,
+    main: path.basename(bundle),
+    output: path.basename(blob),
     disableExperimentalSEAWarning: true,
     useCodeCache: false,
     useSnapshot: native,
-    assets: { 'xattr.node': addon },
+    assets: { 'xattr.node': path.basename(addon) },
     // The agent runs as root: NODE_OPTIONS must not be able to inject code into it.
     execArgvExtension: 'none',
     // Memory (BENCHMARKS.md): a small young generation collects short-lived buffers early;
@@ -80,7 +82,7 @@ writeFileSync(
 );
 // Node warns that pino's worker_threads/module imports are "not yet verified" in snapshots:
 // the agent never starts workers, so the warnings are filtered to keep real errors visible.
-const seaOut = spawnSync(process.execPath, ['--experimental-sea-config', seaConfig], { encoding: 'utf8' });
+const seaOut = spawnSync(process.execPath, ['--experimental-sea-config', seaConfig], { encoding: 'utf8', cwd: work });
 const seaErr = seaOut.stderr
   .split('\n')
   .filter((l) => l.trim() !== '' && !/not yet fully verified|may still work in some cases|Node\.js issue tracker|--trace-warnings|ExperimentalWarning|Wrote single executable/.test(l));

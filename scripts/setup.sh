@@ -18,6 +18,10 @@ PACKAGES=(
   binutils gcc        # strip and the xattr addon (x64 build)
   binutils-aarch64-linux-gnu gcc-aarch64-linux-gnu  # strip and the xattr addon (arm64 build)
   qemu-user libc6-arm64-cross libstdc++6-arm64-cross  # run the arm64 build in tests
+  squashfs-tools cryptsetup-bin  # npm run package: sysext squashfs, dm-verity tree (attr above: the extension-release xattr)
+                      # (the glibc shipped with the agent: libc6, libstdc++6 and their -arm64-cross above)
+  systemd systemd-container  # systemd-repart (package); systemd-dissect, -sysext, -analyze (tests)
+  busybox-static      # tests: a static /bin/sh for chroots without glibc
 )
 
 if [ "$(id -u)" -ne 0 ]; then

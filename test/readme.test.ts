@@ -1,12 +1,19 @@
-/** Every cloud-config in README parses, and its kairos-spegel block passes the agent's own validation. */
+/**
+ * Every cloud-config in README parses, and its kairos-spegel block passes the agent's own
+ * validation; every other YAML example (the Kairos operator's objects) parses too.
+ */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { validateAgentBlock } from '../src/config/load.ts';
 import { parseYamlTree } from '../src/config/yaml-tree.ts';
 
 const README = readFileSync(path.resolve(import.meta.dirname, '../README.md'), 'utf8');
-const blocks = [...README.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((b) => b.includes('kairos-spegel:'));
+const yamlBlocks = [...README.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+const isCloudConfig = (b: string) => b.startsWith('#cloud-config') || b.includes('kairos-spegel:');
+const blocks = yamlBlocks.filter(isCloudConfig);
+const manifests = yamlBlocks.filter((b) => !isCloudConfig(b));
 
 describe('README cloud-config examples', () => {
   it('there are some', () => {
@@ -24,5 +31,16 @@ describe('README cloud-config examples', () => {
     const empty = parseYamlTree('kairos-spegel:\n', 'empty.yaml');
     if (!parsed.ok || !empty.ok) throw new Error('unparsable');
     expect(validateAgentBlock(parsed.root as never)).toEqual(validateAgentBlock(empty.root as never));
+  });
+});
+
+describe('README Kairos operator examples', () => {
+  it.each(manifests.map((b, i) => [i, b] as const))('example %i is a NodeOp or NodeOpUpgrade that parses', (_i, text) => {
+    const doc = parse(text) as { apiVersion: string; kind: string; spec: { image: string; command?: string[] } };
+    expect(doc.apiVersion).toBe('operator.kairos.io/v1alpha1');
+    expect(['NodeOp', 'NodeOpUpgrade']).toContain(doc.kind);
+    expect(doc.spec.image).toMatch(/\S/);
+    // A NodeOp's pod runs the agent installed on the host, mounted at /host.
+    if (doc.spec.command) expect(doc.spec.command.slice(0, 3)).toEqual(['chroot', '/host', 'kairos-spegel']);
   });
 });

@@ -1,0 +1,47 @@
+// Size of what Kairos nodes download: each sysext image (target, issue #5: at most 45 MB)
+// with its two partitions, and each image of the bundle (its gzip layer), next to the binary
+// they carry. Reads what `npm run package` built and writes the table to BENCHMARKS.md.
+// Run: npm run bench:size
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { readGpt } from '../test/helpers/gpt.ts';
+import { blobPath, bundleLayout, DIST, ociImages, sysextImage, VERSION, type NodeArch } from '../test/helpers/package.ts';
+import { machine, writeSection } from './machine.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const LIMIT = 45e6;
+const ARCHES: NodeArch[] = ['amd64', 'arm64'];
+const BINARY: Record<NodeArch, string> = { amd64: 'kairos-spegel', arm64: 'kairos-spegel-arm64' };
+const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+
+const layers = ociImages(bundleLayout()).images;
+const rows = ARCHES.map((arch) => {
+  const image = sysextImage(arch);
+  const [usr, verity] = readGpt(image);
+  const layer = layers.get(arch)!.layer;
+  return {
+    arch,
+    sysext: statSync(image).size,
+    usr: usr!.size,
+    verity: verity!.size,
+    bundle: statSync(blobPath(bundleLayout(), layer)).size,
+    binary: statSync(path.join(DIST, BINARY[arch])).size,
+  };
+});
+const pass = rows.every((r) => r.sysext <= LIMIT);
+const body = [
+  '## Package size: what a node downloads',
+  '',
+  `Machine: ${machine()}. kairos-spegel ${VERSION}; MB = 10^6 bytes.`,
+  'Command: `npm run bench:size` (bench/package-size.ts, after `npm run package`).',
+  '',
+  '| arch | `.sysext.raw` | usr partition (squashfs, xz) | verity partition | bundle layer (tar.gz) | binary (uncompressed) |',
+  '|---|---|---|---|---|---|',
+  ...rows.map((r) => `| ${r.arch} | ${mb(r.sysext)} MB | ${mb(r.usr)} MB | ${mb(r.verity)} MB | ${mb(r.bundle)} MB | ${mb(r.binary)} MB |`),
+  '',
+  `Each \`.sysext.raw\` at most 45 MB: ${pass ? 'met' : 'NOT met'}. The usr partition holds the binary, the glibc it runs on, the launcher,`,
+  'the units and the extension-release; the rest of the image is the partition table.',
+].join('\n');
+writeSection(path.join(ROOT, 'BENCHMARKS.md'), 'package-size', body);
+process.stdout.write(`${body}\n`);
+process.exitCode = pass ? 0 : 1;
