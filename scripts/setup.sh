@@ -16,7 +16,7 @@ PACKAGES=(
   util-linux          # script: a terminal for the progress-bar test
   hyperfine time      # benchmarks: start-up (hyperfine), wall time and peak RSS (GNU time)
   binutils gcc        # strip and the xattr addon (x64 build)
-  binutils-aarch64-linux-gnu gcc-aarch64-linux-gnu  # strip and the xattr addon (arm64 build)
+  binutils-aarch64-linux-gnu gcc-aarch64-linux-gnu libc6-dev-arm64-cross  # strip and the xattr addon (arm64 build)
   qemu-user libc6-arm64-cross libstdc++6-arm64-cross  # run the arm64 build in tests
   squashfs-tools cryptsetup-bin  # npm run package: sysext squashfs, dm-verity tree (attr above: the extension-release xattr)
                       # (the glibc shipped with the agent: libc6, libstdc++6 and their -arm64-cross above)
