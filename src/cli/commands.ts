@@ -10,6 +10,12 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   version: { type: 'boolean', short: 'V', description: 'print the version' },
 };
 
+const PULL_OPTIONS: Record<string, OptionSpec> = {
+  platform: { type: 'string', value: 'PLATFORM', description: "platform to pull from a multi-platform image (default: the node's, or pull.platform)" },
+  upstream: { type: 'string', value: 'POLICY', description: 'always, never, or "after 10m": ask only the mirror until then (default: pull.upstream)' },
+  'no-seed': { type: 'boolean', description: "do not import the image into the node's containerd (default: pull.seed)" },
+};
+
 export const COMMANDS: CommandSpec[] = [
   {
     name: 'configure',
@@ -51,7 +57,7 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: 'prepull',
     summary: "fetch an image into the node's store ahead of time, from peers first",
-    usage: 'kairos-spegel prepull IMAGE [--platform OS/ARCH[/VARIANT]] [--upstream always|never|"after DURATION"]',
+    usage: 'kairos-spegel prepull IMAGE [--platform OS/ARCH[/VARIANT]] [--upstream always|never|"after DURATION"] [--no-seed] [--unpack]',
     description: [
       'Resolves IMAGE to a digest (at the upstream registry: peers can lie about tags, not digests), then',
       'fetches the manifests and layers through the mirrors in hosts.toml (the node\'s Spegel, i.e. its peers)',
@@ -60,10 +66,36 @@ export const COMMANDS: CommandSpec[] = [
       'layout under kairos-spegel.store.path that skopeo and umoci read.',
     ].join('\n'),
     options: {
-      platform: { type: 'string', value: 'PLATFORM', description: "platform to pull from a multi-platform image (default: the node's, or pull.platform)" },
-      upstream: { type: 'string', value: 'POLICY', description: 'always, never, or "after 10m": ask only the mirror until then (default: pull.upstream)' },
+      ...PULL_OPTIONS,
+      unpack: { type: 'boolean', description: 'also unpack it into the staging area now, so that upgrade only applies it' },
     },
     load: async () => (await import('./commands/prepull.ts')).run,
+  },
+  {
+    name: 'upgrade',
+    summary: 'upgrade the node to IMAGE with kairos-agent, from the staged image (prepulled if needed)',
+    usage: 'kairos-spegel upgrade IMAGE [--recovery] [--force] [--reboot] [--platform P] [--upstream POLICY] [--no-seed]',
+    description: [
+      'Stages IMAGE (from the store, so offline once prepulled; else prepulls it first), seeds it into containerd,',
+      "compares its /etc/kairos-release with the node's as the Kairos operator does (equal: \"up to date\", nothing",
+      'to do), then runs `kairos-agent upgrade --source dir:<rootfs> --exclude-path /etc/hostname --exclude-path',
+      '/etc/hosts`. The result is recorded; the staging is removed after success.',
+    ].join('\n'),
+    options: {
+      ...PULL_OPTIONS,
+      recovery: { type: 'boolean', description: 'upgrade the recovery system (kairos-agent upgrade --recovery)' },
+      force: { type: 'boolean', description: 'apply even when the versions are equal, or the image has no kairos-release' },
+      reboot: { type: 'boolean', description: 'reboot after a successful upgrade (after upgrade.reboot_delay)' },
+    },
+    load: async () => (await import('./commands/upgrade.ts')).run,
+  },
+  {
+    name: 'status',
+    summary: 'show what is stored, staged, seeded and applied, and the bytes peers saved',
+    usage: 'kairos-spegel status',
+    description: "The store's images with where their bytes came from, staged root filesystems and their versions, seeding, and the upgrade history.",
+    options: {},
+    load: async () => (await import('./commands/status.ts')).run,
   },
   {
     name: 'images',

@@ -40,6 +40,10 @@ const containerd = object({
   config_file: optional(absolutePath),
   /** Config version of the k0s drop-in: 3 for containerd 2.x (k0s 1.33+), 2 for containerd 1.7. */
   config_version: field(oneOf([2, 3] as const), 3),
+  /** containerd's socket, for seeding; default depends on the distribution. */
+  socket: optional(absolutePath),
+  /** The ctr command, for seeding ("ctr", "k3s ctr"); default depends on the distribution. */
+  ctr: optional(string),
 });
 
 const upstreamPolicy: Parser<UpstreamPolicy> = (node, key, problems) => {
@@ -80,6 +84,19 @@ const pull = object({
   resolve_tags_via_mirror: field(boolean, false),
   /** Default: the node's own platform. */
   platform: optional(platform),
+  /** After a prepull, import the image into the node's containerd so Spegel offers it to the peers. */
+  seed: field(boolean, true),
+});
+
+const upgrade = object({
+  /** Unpacked root filesystems, on the persistent partition. */
+  staging_path: field(absolutePath, '/usr/local/kairos-spegel/staging'),
+  /** What was seeded and applied. */
+  state_file: field(absolutePath, '/usr/local/kairos-spegel/state.json'),
+  kairos_agent: field(string, 'kairos-agent'),
+  /** Wait before rebooting after a successful upgrade with --reboot (logged, can be cancelled). */
+  reboot_delay: field(duration, 10_000),
+  reboot_command: field(string, 'reboot'),
 });
 
 const credential = object({
@@ -108,6 +125,7 @@ export const agentSchema = object({
   containerd: section(containerd),
   store: section(store),
   pull: section(pull),
+  upgrade: section(upgrade),
   credentials: field(list(credentialEntry, { what: 'credentials' }), () => []),
 });
 

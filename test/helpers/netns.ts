@@ -56,3 +56,11 @@ export async function tcpOpen(node: TestNode, host: string, port: number): Promi
   const [cmd, args] = node.exec('bash', ['-c', `exec 3<>/dev/tcp/${host}/${port}`]);
   return (await run(cmd, args, { timeoutMs: 2000 })).code === 0;
 }
+
+/** This machine's own network namespace, as a TestNode (for tests on loopback only). */
+export const LOCAL: TestNode = {
+  ns: '',
+  ip: '127.0.0.1',
+  exec: (cmd, args) => [cmd, args],
+  destroy: async () => undefined,
+};

@@ -6,6 +6,9 @@ import { findTraps, inspectContainerdConfig } from '../../src/mirror/containerd-
 import { layoutFor } from '../../src/mirror/layout.ts';
 import { Root } from '../../src/fs/root.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { validateAgentBlock } from '../../src/config/load.ts';
+
+const DEFAULTS = validateAgentBlock({ kind: 'map', entries: new Map(), loc: { file: 'defaults' } }).containerd;
 
 const HOSTS = '/etc/containerd/certs.d';
 const codes = (text: string) => inspectContainerdConfig(text, '/etc/containerd/config.toml', HOSTS).map((f) => f.code);
@@ -40,15 +43,15 @@ describe('findTraps', () => {
     const dir = tempDir();
     mkdirSync(path.join(dir, 'etc/containerd/certs.d/_backup'), { recursive: true });
     writeFileSync(path.join(dir, 'etc/containerd/config.toml'), `version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n config_path = "${HOSTS}"\n`);
-    const traps = await findTraps(new Root(dir), layoutFor('containerd', { hosts_dir: undefined, config_file: undefined, config_version: 3 }));
+    const traps = await findTraps(new Root(dir), layoutFor('containerd', DEFAULTS));
     expect(traps.map((t) => t.code)).toEqual(['spegel-owns-hosts-dir']);
     expect(traps[0]!.fix).toContain('spegel.containerdMirrorAdd: false');
   });
   it('warns when containerd has no config file at all', async () => {
-    const traps = await findTraps(new Root(tempDir()), layoutFor('containerd', { hosts_dir: undefined, config_file: undefined, config_version: 3 }));
+    const traps = await findTraps(new Root(tempDir()), layoutFor('containerd', DEFAULTS));
     expect(traps.map((t) => t.code)).toEqual(['containerd-config-missing']);
   });
   it('does not check the containerd config k3s generates', async () => {
-    expect(await findTraps(new Root(tempDir()), layoutFor('k3s', { hosts_dir: undefined, config_file: undefined, config_version: 3 }))).toEqual([]);
+    expect(await findTraps(new Root(tempDir()), layoutFor('k3s', DEFAULTS))).toEqual([]);
   });
 });

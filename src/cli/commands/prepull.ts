@@ -1,16 +1,24 @@
-/** `kairos-spegel prepull IMAGE`: the image into the node's store, from peers first. */
+/** `kairos-spegel prepull IMAGE`: the image into the node's store, from peers first; then seeded, and staged on request. */
+import type { AgentConfig } from '../../config/agent-config.ts';
 import { formatBytes } from '../../config/units.ts';
-import { EXIT_OK, UsageError } from '../../errors.ts';
+import { EXIT_FAILURE, EXIT_OK, UsageError, errorMessage } from '../../errors.ts';
 import { loadNodeContext } from '../../node/context.ts';
 import { prepull } from '../../pull/prepull.ts';
-import { parseUpstreamPolicy } from '../../pull/upstream-policy.ts';
-import { hostPlatform, parsePlatform } from '../../registry/manifest.ts';
-import { parseImageRef } from '../../registry/reference.ts';
-import type { CommandRun } from '../command.ts';
+import { parseUpstreamPolicy, type UpstreamPolicy } from '../../pull/upstream-policy.ts';
+import { hostPlatform, parsePlatform, type Platform } from '../../registry/manifest.ts';
+import { parseImageRef, type ImageRef } from '../../registry/reference.ts';
+import { listImages } from '../../store/images.ts';
+import { OciStore } from '../../store/oci-store.ts';
+import { TransferStats } from '../../store/transfer-stats.ts';
+import { seedImage } from '../../upgrade/seed.ts';
+import { unpackStored } from '../../upgrade/stage-image.ts';
+import { updateState } from '../../upgrade/state.ts';
+import type { CommandContext, CommandRun } from '../command.ts';
 import { interruptible } from '../interrupt.ts';
 
-export const run: CommandRun = async ({ global, options, positionals, log, out }) => {
-  if (positionals.length !== 1) throw new UsageError('prepull takes exactly one IMAGE', 'e.g. kairos-spegel prepull quay.io/kairos/ubuntu:24.04-standard-amd64-generic-v3.6.0');
+/** IMAGE, --platform and --upstream, shared with `upgrade`. */
+export function pullRequest(positionals: string[], options: CommandContext['options'], agent: AgentConfig): { ref: ImageRef; platform: Platform; policy: UpstreamPolicy } {
+  if (positionals.length !== 1) throw new UsageError('expected exactly one IMAGE', 'e.g. quay.io/kairos/ubuntu:24.04-standard-amd64-generic-v3.6.0');
   const ref = parseImageRef(positionals[0]!);
   const platformText = options['platform'] as string | undefined;
   const platform = platformText === undefined ? undefined : parsePlatform(platformText);
@@ -18,23 +26,47 @@ export const run: CommandRun = async ({ global, options, positionals, log, out }
   const policyText = options['upstream'] as string | undefined;
   const policy = policyText === undefined ? undefined : parseUpstreamPolicy(policyText);
   if (policyText !== undefined && policy === undefined) throw new UsageError(`--upstream expects always, never or "after <duration>", got "${policyText}"`);
+  return { ref, platform: platform ?? agent.pull.platform ?? hostPlatform(), policy: policy ?? agent.pull.upstream };
+}
 
+export const run: CommandRun = async ({ global, options, positionals, log, out }) => {
   const ctx = await loadNodeContext(global, log);
+  const req = pullRequest(positionals, options, ctx.agent);
   const tty = process.stderr.isTTY ? process.stderr : undefined;
-  const r = await interruptible((signal) =>
-    prepull(
-      { root: global.root, agent: ctx.agent, layout: ctx.layout, log, progress: tty ? { tty } : {}, signal },
-      { ref, platform: platform ?? ctx.agent.pull.platform ?? hostPlatform(), policy: policy ?? ctx.agent.pull.upstream },
-    ),
-  );
+  const env = { root: global.root, agent: ctx.agent, layout: ctx.layout, log, progress: tty ? { tty } : {} };
+  const r = await interruptible((signal) => prepull({ ...env, signal }, req));
   log.info({ image: r.ref, manifest: r.manifest.digest, from_mirror: r.transferred.mirror, from_upstream: r.transferred.upstream, seconds: r.seconds }, 'prepulled');
-  out.result(r, () =>
+
+  const after: { seeded?: string; staged?: string; problem?: string } = {};
+  if (ctx.agent.pull.seed && options['no-seed'] !== true) {
+    const store = await OciStore.open(global.root.path(ctx.agent.store.path));
+    const image = (await listImages(store, await TransferStats.load(store.dir))).find((i) => i.ref === r.ref)!;
+    try {
+      const seeded = await seedImage({ root: global.root, layout: ctx.layout, store, image, log });
+      if (seeded) {
+        after.seeded = seeded.digest;
+        await updateState(global.root.path(ctx.agent.upgrade.state_file), (s) => (s.seeded[image.ref] = { digest: seeded.digest, at: new Date().toISOString() }));
+      }
+    } catch (err) {
+      after.problem = `prepulled, but seeding failed: ${errorMessage(err)}`;
+      log.error({}, after.problem);
+    }
+  }
+  if (options['unpack'] === true) {
+    const store = await OciStore.open(global.root.path(ctx.agent.store.path));
+    const image = (await listImages(store, await TransferStats.load(store.dir))).find((i) => i.ref === r.ref)!;
+    after.staged = (await interruptible((signal) => unpackStored({ ...env, signal }, store, image))).rootfs;
+  }
+  out.result({ ...r, ...after }, () =>
     [
       `${r.ref} (${r.platform}) ${r.manifest.digest}`,
       `  ${formatBytes(r.size)}: ${r.layers.downloaded} blobs downloaded, ${r.layers.present} already in the store, in ${r.seconds}s`,
       `  this run: ${formatBytes(r.transferred.mirror)} from peers (mirror), ${formatBytes(r.transferred.upstream)} from upstream`,
       `  store: ${r.store}`,
+      ...(after.seeded ? [`  seeded into containerd (k8s.io) as ${after.seeded}`] : []),
+      ...(after.staged ? [`  staged: ${after.staged}`] : []),
+      ...(after.problem ? [`  ${after.problem}`] : []),
     ].join('\n'),
   );
-  return EXIT_OK;
+  return after.problem ? EXIT_FAILURE : EXIT_OK;
 };

@@ -1,0 +1,88 @@
+/**
+ * `kairos-spegel upgrade IMAGE`: stage the image (from the store, or prepulled first),
+ * seed it, compare versions as the Kairos operator does, then hand the staged rootfs to
+ * `kairos-agent upgrade --source dir:`. The upgrade window holds no download.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { spawn } from 'node:child_process';
+import { formatDuration } from '../../config/duration.ts';
+import { AgentError, EXIT_OK } from '../../errors.ts';
+import { loadNodeContext } from '../../node/context.ts';
+import { acquireLock } from '../../store/lock.ts';
+import { removeStaging } from '../../unpack/staging.ts';
+import { readKairosVersion } from '../../upgrade/kairos-release.ts';
+import { kairosAgentArgs, runKairosAgent } from '../../upgrade/run-kairos-agent.ts';
+import { seedImage } from '../../upgrade/seed.ts';
+import { stageImage } from '../../upgrade/stage-image.ts';
+import { readState, updateState } from '../../upgrade/state.ts';
+import type { CommandRun } from '../command.ts';
+import { interruptible } from '../interrupt.ts';
+import { pullRequest } from './prepull.ts';
+import path from 'node:path';
+import { mkdir } from 'node:fs/promises';
+
+export const run: CommandRun = async ({ global, options, positionals, log, out }) => {
+  const ctx = await loadNodeContext(global, log);
+  const req = pullRequest(positionals, options, ctx.agent);
+  const force = options['force'] === true;
+  const recovery = options['recovery'] === true;
+  const root = global.root;
+  const stateFile = root.path(ctx.agent.upgrade.state_file);
+  const tty = process.stderr.isTTY ? process.stderr : undefined;
+
+  return interruptible(async (signal) => {
+    const env = { root, agent: ctx.agent, layout: ctx.layout, log, progress: tty ? { tty } : {}, signal };
+    const { staged, image, store, prepulled } = await stageImage(env, req);
+
+    const state = await readState(stateFile);
+    const topDigest = image.indexDigest ?? image.manifest.digest;
+    if (ctx.agent.pull.seed && options['no-seed'] !== true && state.seeded[image.ref]?.digest !== topDigest) {
+      try {
+        const seeded = await seedImage({ root, layout: ctx.layout, store, image, log });
+        if (seeded) await updateState(stateFile, (s) => (s.seeded[image.ref] = { digest: seeded.digest, at: new Date().toISOString() }));
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'seeding failed; the upgrade goes on');
+      }
+    }
+
+    const target = await readKairosVersion(staged.rootfs);
+    const current = await readKairosVersion(root.path('/'));
+    const summary = { image: image.ref, manifest: image.manifest.digest, rootfs: staged.rootfs, version: target?.triple, current: current?.triple, downloaded: prepulled?.transferred };
+    if (!target && !force) {
+      throw new AgentError('E_NO_RELEASE', `the staged image ${image.ref} has no /etc/kairos-release (nor KAIROS_VERSION in /etc/os-release): it does not look like a Kairos image`, { hint: 'check the image name, or pass --force to apply it anyway' });
+    }
+    if (target && current && target.triple === current.triple && !force) {
+      log.info({ version: target.triple }, 'up to date: nothing to do');
+      await removeStaging(path.dirname(staged.rootfs));
+      out.result({ ...summary, action: 'up-to-date' }, () => `up to date: ${image.ref} is ${target.triple}, as installed (--force applies it anyway)`);
+      return EXIT_OK;
+    }
+
+    await mkdir(path.dirname(stateFile), { recursive: true });
+    const lock = await acquireLock(path.dirname(stateFile), 'the upgrade');
+    try {
+      const args = kairosAgentArgs(staged.rootfs, recovery);
+      try {
+        await runKairosAgent(ctx.agent.upgrade.kairos_agent, args, log);
+      } catch (err) {
+        await updateState(stateFile, (s) => s.applied.push({ ref: image.ref, manifest: image.manifest.digest, ...(target ? { version: target.triple } : {}), recovery, at: new Date().toISOString(), result: 'failed' }));
+        throw err;
+      }
+      await updateState(stateFile, (s) => s.applied.push({ ref: image.ref, manifest: image.manifest.digest, ...(target ? { version: target.triple } : {}), recovery, at: new Date().toISOString(), result: 'applied' }));
+      await removeStaging(path.dirname(staged.rootfs));
+    } finally {
+      await lock.release();
+    }
+    log.info({ image: image.ref, version: target?.triple, recovery }, 'upgrade applied');
+    out.result({ ...summary, action: 'applied', recovery }, () => `applied ${image.ref} (${target?.triple ?? 'unknown version'}) with kairos-agent${recovery ? ' to the recovery system' : ''}`);
+
+    if (options['reboot'] === true) {
+      const delay = ctx.agent.upgrade.reboot_delay;
+      log.warn({ in: formatDuration(delay), command: ctx.agent.upgrade.reboot_command }, `rebooting in ${formatDuration(delay)} to boot the new system; stop this process to cancel`);
+      await sleep(delay, undefined, { signal });
+      const [cmd, ...args] = ctx.agent.upgrade.reboot_command.split(/\s+/);
+      spawn(cmd!, args, { stdio: 'inherit' }).on('error', (err) => log.error({ err: err.message }, 'reboot failed'));
+    }
+    return EXIT_OK;
+  });
+};

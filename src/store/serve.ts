@@ -1,0 +1,77 @@
+/**
+ * The store as a read-only registry on 127.0.0.1, for the moment containerd pulls an image
+ * from it (seeding): the distribution API's GET/HEAD of manifests by tag or digest and of
+ * blobs by digest, answered from index.json and blobs/. The `ns` parameter names the
+ * registry a tag belongs to.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ANNOTATIONS, type OciStore } from './oci-store.ts';
+
+export interface StoreServer {
+  /** host:port */
+  address: string;
+  close(): Promise<void>;
+}
+
+const PATH = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/;
+
+interface Found {
+  digest: string;
+  mediaType: string;
+}
+
+async function manifestFor(store: OciStore, registry: string, repo: string, ref: string): Promise<Found | undefined> {
+  const index = await store.readIndex();
+  for (const d of index.manifests) {
+    const a = d.annotations ?? {};
+    const name = a[ANNOTATIONS.refName] ?? '';
+    const top = a[ANNOTATIONS.indexDigest] ? { digest: a[ANNOTATIONS.indexDigest]!, mediaType: a[ANNOTATIONS.indexMediaType] ?? 'application/vnd.oci.image.index.v1+json' } : { digest: d.digest, mediaType: d.mediaType };
+    if (ref.startsWith('sha256:')) {
+      if (ref === d.digest) return { digest: d.digest, mediaType: d.mediaType };
+      if (ref === top.digest) return top;
+    } else if (name === `${registry}/${repo}:${ref}`) {
+      return top;
+    }
+  }
+  return undefined;
+}
+
+export async function serveStore(store: OciStore): Promise<StoreServer> {
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://store');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405).end();
+    if (url.pathname === '/v2/' || url.pathname === '/v2') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    const m = PATH.exec(url.pathname);
+    if (!m) return void res.writeHead(404).end();
+    const [, repo, kind, ref] = m as unknown as [string, string, string, string];
+    const registry = url.searchParams.get('ns') ?? '';
+    let found: Found | undefined;
+    if (kind === 'manifests') found = await manifestFor(store, registry, repo, ref);
+    else if (/^sha256:[a-f0-9]{64}$/.test(ref) && (await store.hasBlob(ref))) found = { digest: ref, mediaType: 'application/octet-stream' };
+    if (!found) return void res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code: kind === 'manifests' ? 'MANIFEST_UNKNOWN' : 'BLOB_UNKNOWN', message: `${ref} is not in the store` }] }));
+    const file = store.blobPath(found.digest);
+    const size = (await stat(file)).size;
+    res.writeHead(200, { 'content-type': found.mediaType, 'content-length': size, 'docker-content-digest': found.digest });
+    if (req.method === 'HEAD') return void res.end();
+    createReadStream(file).on('error', () => res.destroy()).pipe(res);
+  };
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    address: `127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

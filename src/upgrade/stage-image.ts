@@ -1,0 +1,83 @@
+/**
+ * The staged rootfs for an image: taken from an existing marked staging (no network at
+ * all), else unpacked from the store, else prepulled first. Unpacking holds the staging
+ * lock and first removes what interrupted unpacks left.
+ */
+import path from 'node:path';
+import type { AgentConfig } from '../config/agent-config.ts';
+import type { Root } from '../fs/root.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Layout } from '../mirror/layout.ts';
+import { prepull, storedRefName, type PrepullResult } from '../pull/prepull.ts';
+import type { ProgressOptions } from '../pull/progress.ts';
+import type { UpstreamPolicy } from '../pull/upstream-policy.ts';
+import type { Platform } from '../registry/manifest.ts';
+import type { ImageRef } from '../registry/reference.ts';
+import { listImages, type StoredImage } from '../store/images.ts';
+import { acquireLock } from '../store/lock.ts';
+import { OciStore } from '../store/oci-store.ts';
+import { TransferStats } from '../store/transfer-stats.ts';
+import { readMarker, removeUnmarked, stagingDir, type StagedImage } from '../unpack/staging.ts';
+import { unpackImage } from '../unpack/unpack-image.ts';
+import { mkdir } from 'node:fs/promises';
+
+export interface StageEnv {
+  root: Root;
+  agent: AgentConfig;
+  layout: Layout;
+  log: Logger;
+  progress: Omit<ProgressOptions, 'log'>;
+  signal?: AbortSignal;
+}
+
+export interface Staged {
+  staged: StagedImage;
+  image: StoredImage;
+  store: OciStore;
+  /** Set when this call downloaded the image. */
+  prepulled?: PrepullResult;
+}
+
+export function stagingBase(env: Pick<StageEnv, 'root' | 'agent'>): string {
+  return env.root.path(env.agent.upgrade.staging_path);
+}
+
+/** Where the single executable writes its native addon: next to the store, on the persistent partition. */
+export function libDir(env: Pick<StageEnv, 'root' | 'agent'>): string {
+  return env.root.path(path.posix.join(path.posix.dirname(env.agent.store.path), 'lib'));
+}
+
+async function findImage(store: OciStore, refName: string): Promise<StoredImage | undefined> {
+  return (await listImages(store, await TransferStats.load(store.dir))).find((i) => i.ref === refName);
+}
+
+/** Unpacks `image` unless a marked staging exists, under the staging lock. */
+export async function unpackStored(env: StageEnv, store: OciStore, image: StoredImage): Promise<StagedImage> {
+  const base = stagingBase(env);
+  const ready = await readMarker(stagingDir(base, image.manifest.digest));
+  if (ready) return ready;
+  await mkdir(base, { recursive: true });
+  const lock = await acquireLock(base, `the staging area ${env.agent.upgrade.staging_path}`);
+  try {
+    await removeUnmarked(base, env.log);
+    return await unpackImage({ store, image, stagingBase: base, libDir: libDir(env), log: env.log });
+  } finally {
+    await lock.release();
+  }
+}
+
+export async function stageImage(env: StageEnv, req: { ref: ImageRef; platform: Platform; policy: UpstreamPolicy }): Promise<Staged> {
+  const store = await OciStore.open(env.root.path(env.agent.store.path));
+  const refName = storedRefName(req.ref);
+  let image = await findImage(store, refName);
+  let prepulled: PrepullResult | undefined;
+  if (image) {
+    env.log.info({ image: refName, manifest: image.manifest.digest }, 'already in the store: no download');
+  } else {
+    prepulled = await prepull(env, req);
+    image = await findImage(store, refName);
+    if (!image) throw new Error(`internal: ${refName} missing from the store after prepull`);
+  }
+  const staged = await unpackStored(env, store, image);
+  return { staged, image, store, ...(prepulled ? { prepulled } : {}) };
+}
