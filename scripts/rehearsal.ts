@@ -2,11 +2,14 @@
 // internet: a test "node" (network namespace with its own IP and default route), an
 // upstream registry, a pull-through registry on the node IP standing in for the node's
 // Spegel mirror, the agent configuring a rehearsal root, a real containerd pulling an
-// image through the hosts.toml the agent wrote, the agent's health report, and then two
-// "nodes" (two stores) prepulling the same upgrade image: the first takes it through the
-// mirror while the mirror fetches it from upstream once, the second takes it from the
-// mirror with no upstream traffic at all. Run as root: npm run rehearsal
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// image through the hosts.toml the agent wrote, the agent's health report; then two
+// "nodes" (two stores) prepulling the same upgrade image through the mirror, node A
+// seeding it into the local containerd (as a normal pull would leave it, labels included)
+// and upgrading with it: unpacked, versions compared, handed to a stand-in kairos-agent
+// (test/fixtures/kairos-agent-standin: kairos-agent cannot run here) that records its
+// arguments and checks the rootfs it got. Run as root: npm run rehearsal
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { table } from '../src/cli/output.ts';
 import { formatBytes } from '../src/config/units.ts';
@@ -14,6 +17,7 @@ import { formatPretty } from '../src/log/pretty.ts';
 import { runAgent } from '../test/helpers/agent.ts';
 import { startContainerd, type Containerd } from '../test/helpers/containerd.ts';
 import { buildImage, pushImage } from '../test/helpers/image.ts';
+import { rawTar, writeImage, type RawEntry } from '../test/helpers/oci-layout.ts';
 import { createNode, requireRoot, type TestNode } from '../test/helpers/netns.ts';
 import { run } from '../test/helpers/proc.ts';
 import { startRegistry, type Registry } from '../test/helpers/registry.ts';
@@ -21,7 +25,28 @@ import { startRegistry, type Registry } from '../test/helpers/registry.ts';
 const WORK = process.env['REHEARSAL_DIR'] ?? '/tmp/kairos-spegel-rehearsal';
 const UPSTREAM = '127.0.0.1:5101';
 const IMAGE = `${UPSTREAM}/kairos/rehearsal:v1`;
-const UPGRADE = `${UPSTREAM}/kairos/upgrade:v2`;
+const UPGRADE = `${UPSTREAM}/kairos/upgrade:v3.6.1`;
+const INSTALLED = 'v3.6.0';
+const TARGET = 'v3.6.1';
+const STANDIN = path.resolve(import.meta.dirname, '../test/fixtures/kairos-agent-standin');
+
+function kairosRelease(version: string): string {
+  return `KAIROS_ID="kairos"\nKAIROS_NAME="kairos-core-ubuntu-24.04"\nKAIROS_VERSION="${version}"\nKAIROS_FLAVOR="ubuntu"\n`;
+}
+
+/** A small Kairos-like root filesystem: kairos-release, a merged /usr, 10 MB of content. */
+function osTree(): RawEntry[] {
+  return [
+    { name: 'etc/', type: 'dir' },
+    { name: 'etc/kairos-release', data: kairosRelease(TARGET) },
+    { name: 'usr/', type: 'dir' },
+    { name: 'usr/bin/', type: 'dir' },
+    { name: 'bin', type: 'symlink', linkname: 'usr/bin' },
+    { name: 'usr/bin/kairos-agent', data: '#!/bin/sh\n', mode: 0o755 },
+    { name: 'usr/lib/', type: 'dir' },
+    { name: 'usr/lib/firmware.bin', data: randomBytes(10_000_000) },
+  ];
+}
 
 function step(title: string): void {
   process.stdout.write(`\n== ${title}\n`);
@@ -78,7 +103,8 @@ async function main(): Promise<number> {
     const hostsDir = path.join(WORK, 'root/etc/containerd/certs.d');
 
     step('containerd (own root and socket) pulls the image with the hosts dir the agent wrote');
-    const ctd = await startContainerd(node, WORK, hostsDir);
+    // containerd's socket where the containerd distribution keeps it, under the node root.
+    const ctd = await startContainerd(node, path.join(WORK, 'root/run'), hostsDir);
     daemons.push(ctd);
     const pull = await ctd.ctr(['-n', 'k8s.io', 'images', 'pull', '--plain-http', '--hosts-dir', hostsDir, IMAGE]);
     show(pull.stdout.split('\n').filter((l) => /^(done|unpacking)/.test(l)).join('\n') || pull.stderr);
@@ -93,15 +119,18 @@ async function main(): Promise<number> {
     step('kairos-spegel health');
     const health = await agent(node, ['health']);
 
-    step(`Two nodes prepull the upgrade image ${UPGRADE} (10 MB) through the mirror`);
-    mkdirSync(path.join(WORK, 'upgrade-image'));
-    await pushImage(node, await buildImage(path.join(WORK, 'upgrade-image'), 2, 5_000_000), UPGRADE);
+    step(`Two nodes prepull the upgrade image ${UPGRADE} (10 MB, Kairos ${TARGET}) through the mirror`);
+    writeFileSync(path.join(WORK, 'root/etc/kairos-release'), kairosRelease(INSTALLED));
+    writeImage(path.join(WORK, 'upgrade-image'), 'os', [{ tar: rawTar(osTree()), compression: 'zstd' }]);
+    await pushImage(node, `${path.join(WORK, 'upgrade-image')}:os`, UPGRADE);
     const rows: string[][] = [];
     let wanTotal = 0;
     let direct = 0;
+    const nodeConfig = (name: string) =>
+      `#cloud-config\nkairos-spegel:\n  store: {path: /usr/local/kairos-spegel/${name}/store}\n  upgrade:\n    staging_path: /usr/local/kairos-spegel/${name}/staging\n    state_file: /usr/local/kairos-spegel/${name}/state.json\n    kairos_agent: ${STANDIN}\n`;
     for (const name of ['node-a', 'node-b']) {
-      // Each node has its own store; both use the hosts.toml configure wrote.
-      writeFileSync(path.join(WORK, 'root/oem/91_store.yaml'), `#cloud-config\nkairos-spegel:\n  store:\n    path: /usr/local/kairos-spegel/${name}\n`);
+      // Each node has its own store; both use the hosts.toml configure wrote, and seed the local containerd.
+      writeFileSync(path.join(WORK, 'root/oem/91_node.yaml'), nodeConfig(name));
       const wanBefore = upstream.bytesServed();
       const r = await runAgent(['--root', path.join(WORK, 'root'), '--json', '--log-level', 'warn', 'prepull', UPGRADE], { node });
       if (r.code !== 0) {
@@ -119,9 +148,30 @@ async function main(): Promise<number> {
     show('pull-through mirror filled its cache (docker-registry may fetch a blob twice while caching it); with');
     show('Spegel, peers serve only what they hold, and the multi-node site benchmark measures the WAN.');
 
+    step(`containerd now holds ${UPGRADE}, seeded from the store with the labels Spegel advertises by`);
+    const seeded = await ctd.ctr(['-n', 'k8s.io', 'content', 'ls']);
+    show(seeded.stdout.split('\n').filter((l) => l.includes('distribution.source') && l.includes('kairos/upgrade')).map((l) => l.replace(/\s+/g, ' ')).join('\n'));
+
+    step(`Node A upgrades from Kairos ${INSTALLED} to ${TARGET}: kairos-spegel upgrade (no download: the image is prepulled)`);
+    writeFileSync(path.join(WORK, 'root/oem/91_node.yaml'), nodeConfig('node-a'));
+    const argsLog = path.join(WORK, 'kairos-agent.args');
+    const up = await runAgent(['--root', path.join(WORK, 'root'), 'upgrade', UPGRADE], { node, env: { ...process.env, KAIROS_AGENT_STANDIN_LOG: argsLog } });
+    show((up.stdout + up.stderr).split('\n').map((l) => (l.startsWith('{"level"') ? formatPretty(l, false).trimEnd() : l)).join('\n'));
+    const called = existsSync(argsLog) ? readFileSync(argsLog, 'utf8').trim().split('\n') : [];
+    show(`the stand-in kairos-agent was called as: kairos-agent ${called.filter((l) => !l.startsWith('rootfs-ok')).join(' ')}`);
+    show(`and found a root filesystem there: ${called.find((l) => l.startsWith('rootfs-ok')) ?? 'NO'}`);
+
+    step('kairos-spegel status (node A)');
+    await agent(node, ['status']);
+
     step('Result');
-    const ok = requests.length > 0 && withNs === requests.length && health === 0 && direct === 0;
-    show(ok ? `OK: containerd pulled ${IMAGE} through the node's mirror, and two nodes prepulled ${UPGRADE} from it; files are in ${WORK}/root` : 'FAILED: see above');
+    const upgraded = up.code === 0 && called[0] === 'upgrade' && called.some((l) => l.startsWith('rootfs-ok'));
+    const ok = requests.length > 0 && withNs === requests.length && health === 0 && direct === 0 && upgraded && seeded.stdout.includes('kairos/upgrade');
+    show(
+      ok
+        ? `OK: containerd pulled ${IMAGE} through the node's mirror; two nodes prepulled ${UPGRADE} from it; node A seeded it and upgraded with it; files are in ${WORK}/root`
+        : 'FAILED: see above',
+    );
     show(readFileSync(path.join(hostsDir, '_default/hosts.toml'), 'utf8'));
     return ok ? 0 : 1;
   } finally {

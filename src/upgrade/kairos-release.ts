@@ -40,7 +40,10 @@ export async function readKairosVersion(rootDir: string): Promise<KairosVersion 
     const fields = parseOsRelease(await readFile(real, 'utf8'));
     const version = fields['KAIROS_VERSION'];
     if (version === undefined) continue;
-    return { triple: `${version}-${fields['KAIROS_SOFTWARE_VERSION_PREFIX'] ?? ''}${fields['KAIROS_SOFTWARE_VERSION'] ?? ''}`, version, file: `/${file}`, fields };
+    // The operator compares "<version>-<prefix><software>"; without a software version the
+    // trailing "-" carries no information, so it is left out (on both sides alike).
+    const software = `${fields['KAIROS_SOFTWARE_VERSION_PREFIX'] ?? ''}${fields['KAIROS_SOFTWARE_VERSION'] ?? ''}`;
+    return { triple: software ? `${version}-${software}` : version, version, file: `/${file}`, fields };
   }
   return undefined;
 }
