@@ -154,7 +154,7 @@ export class LayerApplier {
 
   private hardlinkTarget(e: TarEntry, what: string): string {
     // Link targets are archive paths; a leading "/" means the archive's root, never the host's.
-    const comps = entryComponents(e.linkpath!.replace(/^\/+/, ''), `${what} (link target)`);
+    const comps = entryComponents(e.linkpath!, `${what} (link target)`);
     if (comps.length === 0) throw new UnpackError(`${what}: hard link to the root directory`);
     const parent = this.root.resolveDir(comps.slice(0, -1), false, `${what} (link target)`);
     const target = parent === undefined ? undefined : path.join(parent, comps[comps.length - 1]!);

@@ -14,12 +14,12 @@ const MAX_SYMLINK_HOPS = 40;
 const MAX_COMPONENT_BYTES = 255;
 
 /**
- * An archive path as components: leading "./" dropped, "." ignored. Absolute paths and
- * ".." are refused: a layer has no business naming anything but paths in itself.
+ * An archive path as components: "." ignored, and a leading "/" meaning the rootfs' root,
+ * as containerd and umoci read it (umoci's own layers name their root "/"). ".." is
+ * refused: no layer needs it, and lexical tricks with it are how escapes start.
  */
 export function entryComponents(p: string, what: string): string[] {
   if (p.includes('\0')) throw new UnpackError(`${what}: path contains a NUL byte`);
-  if (p.startsWith('/')) throw new UnpackError(`${what}: absolute path ${JSON.stringify(p)} in a layer`);
   const out: string[] = [];
   for (const c of p.split('/')) {
     if (c === '' || c === '.') continue;

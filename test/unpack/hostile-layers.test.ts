@@ -52,7 +52,12 @@ const tar = (entries: RawEntry[], compression: LayerSpec['compression'] = 'gzip'
 
 const CASES: Case[] = [
   { name: '../ in a path', layer: tar([{ name: '../../pwned-dotdot', data: 'x' }]), rejected: /entry "..\/..\/pwned-dotdot".*climbs out with "\.\."/ },
-  { name: 'an absolute path', layer: tar([{ name: '/tmp/pwned-absolute', data: 'x' }]), rejected: /absolute path "\/tmp\/pwned-absolute"/ },
+  {
+    // As containerd and umoci read it: "/" is the rootfs' root, never the host's.
+    name: 'an absolute path',
+    layer: tar([{ name: '/tmp/pwned-absolute', data: 'x' }]),
+    check: (r) => expect(readFileSync(path.join(r, 'tmp/pwned-absolute'), 'utf8')).toBe('x'),
+  },
   { name: '../ through a PAX path record', layer: tar([{ name: 'innocent', data: 'x', pax: { path: 'a/../../pwned-pax' } }]), rejected: /"a\/\.\.\/\.\.\/pwned-pax".*climbs out/ },
   {
     name: 'a symlink to / and a file written through it',
