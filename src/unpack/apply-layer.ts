@@ -12,7 +12,7 @@
  * `kairos-agent upgrade` does not copy /dev. Writes are synchronous: one layer at a
  * time, and the kernel's page cache makes them cheap.
  */
-import { chmodSync, chownSync, closeSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, readdirSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, close, closeSync, fsync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, readdirSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { errnoCode } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
@@ -22,6 +22,8 @@ import type { BodyHandler, TarEntry } from './tar-reader.ts';
 import type { XattrApi } from './xattr.ts';
 
 const WHITEOUT = '.wh.';
+/** Files at least this large are fsynced in the background as soon as they are written. */
+const BACKGROUND_SYNC_BYTES = 1 << 20;
 const OPAQUE = '.wh..wh..opq';
 
 export interface ApplyStats {
@@ -43,6 +45,7 @@ export class LayerApplier {
   readonly stats: ApplyStats = { entries: 0, skippedDevices: 0, xattrsUnsupported: 0 };
   /** The file being written, if an archive breaks off inside it. */
   private openFd: number | undefined;
+  private readonly syncing: Promise<void>[] = [];
 
   constructor(root: RootFs, xattr: XattrApi, log: Logger) {
     this.root = root;
@@ -135,8 +138,9 @@ export class LayerApplier {
         let left = e.size;
         const finish = () => {
           this.openFd = undefined;
-          closeSync(fd);
           this.metadata(real, e, what);
+          if (e.size < BACKGROUND_SYNC_BYTES) closeSync(fd);
+          else this.syncInBackground(fd);
         };
         if (left === 0) {
           finish();
@@ -191,6 +195,26 @@ export class LayerApplier {
     }
     if (symlink) lutimesSync(real, e.mtime, e.mtime);
     else if (e.type !== 'dir') utimesSync(real, e.mtime, e.mtime);
+  }
+
+  /**
+   * Large files are flushed to disk while the next ones are unpacked, so the final sync
+   * of the staging (before its marker) does not have to write the whole image at once.
+   */
+  private syncInBackground(fd: number): void {
+    this.syncing.push(
+      new Promise<void>((resolve, reject) => {
+        fsync(fd, (err) => {
+          close(fd, () => (err ? reject(err) : resolve()));
+        });
+      }),
+    );
+  }
+
+  /** Waits for the background flushes. */
+  async drain(): Promise<void> {
+    const pending = this.syncing.splice(0);
+    await Promise.all(pending);
   }
 
   /** Releases what an interrupted layer left open. */

@@ -89,6 +89,7 @@ export async function unpackImage(opts: UnpackOptions): Promise<StagedImage> {
       log.info({ layer: i + 1, of: layers.length, entries: applier.stats.entries, seconds: (Date.now() - t0) / 1000 }, 'layer unpacked');
     }
     applier.finish();
+    await applier.drain();
     if (applier.stats.skippedDevices > 0) log.info({ skipped: applier.stats.skippedDevices }, 'device nodes and FIFOs skipped (/dev comes from the running system)');
     await syncFilesystem(dir);
     const staged = await writeMarker(dir, { ref: image.ref, manifest: image.manifest.digest, diffIds: ids, stagedAt: new Date().toISOString() });
@@ -96,6 +97,7 @@ export async function unpackImage(opts: UnpackOptions): Promise<StagedImage> {
     return staged;
   } catch (err) {
     applier.close();
+    await applier.drain().catch(() => undefined);
     await removeStaging(dir);
     throw err;
   }
