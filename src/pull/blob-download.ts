@@ -102,6 +102,7 @@ async function transfer(ctx: BlobContext, s: Source, desc: Descriptor, p: Partia
   const readBuffer = idleReadBuffers.pop() ?? Buffer.allocUnsafe(READ_BUFFER);
   const url = new URL(sourceUrl(s, ctx.repository, 'blobs', desc.digest));
   const scope = `repository:${ctx.repository}:pull`;
+  const startOffset = p.offset;
   try {
     for (let attempt = 0; ; attempt++) {
       const headers = baseHeaders(s);
@@ -151,17 +152,18 @@ async function transfer(ctx: BlobContext, s: Source, desc: Descriptor, p: Partia
       if (head.status !== 200 && head.status !== 206) throw errorForStatus(head.status, head.headers, `${s.origin}: blob ${desc.digest}`);
       break;
     }
-    if (p.offset < desc.size) throw new RegistryError('E_NETWORK', `${s.origin} ended the blob ${desc.digest} at ${p.offset} of ${desc.size} bytes`);
+    if (p.offset < desc.size) throw new RegistryError('E_NETWORK', `${s.origin} ended the blob ${desc.digest} early`);
   } catch (err) {
     if (stalled) throw abort.signal.reason as RegistryError;
     if (ctx.walk.signal?.aborted) throw err;
-    if (err instanceof RegistryError) throw err;
+    if (err instanceof RegistryError && err.code !== 'E_NETWORK') throw err;
     if (errnoCode(err) === 'ENOSPC') {
       throw new AgentError('E_NO_SPACE', `the filesystem of the store is full (writing ${desc.digest} at ${p.offset} of ${desc.size} bytes)`, {
         hint: "free space, or set kairos-spegel.store.path elsewhere; the next run resumes this download",
       });
     }
-    throw new RegistryError('E_NETWORK', `${s.origin}: ${errorMessage(err)} (at ${p.offset} of ${desc.size} bytes)`, undefined, { cause: err });
+    const reason = err instanceof RegistryError ? err.message : `${s.origin}: ${errorMessage(err)}`;
+    throw new RegistryError('E_NETWORK', `${reason} (at ${p.offset} of ${desc.size} bytes)`, undefined, { transferred: p.offset - startOffset, cause: err });
   } finally {
     watch.stop();
     ctx.walk.signal?.removeEventListener('abort', onOuterAbort);

@@ -3,7 +3,9 @@
  * upstream registry) under the WAN policy:
  * - a 404 means "not there yet": under `after`, the mirrors are asked again until the
  *   deadline, because a peer may get the content meanwhile;
- * - an error, a stall or wrong bytes drop that source for this content;
+ * - an error, a stall or wrong bytes drop that source for this content, except a broken
+ *   connection after progress: that source is resumed at once (a mirror whose peer
+ *   vanished mid-blob finds another peer for the rest), a bounded number of times;
  * - the upstream's 429/503 is retried after its Retry-After, and its broken connections
  *   are resumed after a backoff, each a bounded number of times.
  */
@@ -28,6 +30,7 @@ export interface WalkContext {
 
 const MAX_RATE_LIMIT_RETRIES = 5;
 const MAX_NETWORK_RETRIES = 3;
+const MAX_PROGRESS_RESUMES = 5;
 const MAX_RETRY_AFTER_MS = 60_000;
 
 export function upstreamOpensAt(ctx: WalkContext): number {
@@ -41,6 +44,7 @@ export function upstreamOpensAt(ctx: WalkContext): number {
 export async function walkSources<T>(ctx: WalkContext, what: string, attempt: (s: Source) => Promise<T>, dropped = new Map<string, string>()): Promise<T> {
   const rateLimited = new Map<string, number>();
   const networkRetries = new Map<string, number>();
+  const resumes = new Map<string, number>();
   const pollMs = ctx.pollMs ?? 2000;
   let announcedWait = false;
   for (;;) {
@@ -69,6 +73,12 @@ export async function walkSources<T>(ctx: WalkContext, what: string, attempt: (s
             const waitMs = Math.min(err.retryAfterMs ?? 1000 * 2 ** tries, MAX_RETRY_AFTER_MS);
             ctx.log.warn({ source: s.origin, wait: formatDuration(waitMs), what }, 'upstream asked to slow down; waiting as its Retry-After says');
             await sleep(waitMs, undefined, { signal: ctx.signal });
+            continue;
+          }
+          const resumed = resumes.get(s.origin) ?? 0;
+          if (err.code === 'E_NETWORK' && (err.transferred ?? 0) > 0 && resumed < MAX_PROGRESS_RESUMES) {
+            resumes.set(s.origin, resumed + 1);
+            ctx.log.warn({ source: s.origin, what, reason: errorMessage(err), received: err.transferred }, `${s.role} connection broke after progress; resuming from it`);
             continue;
           }
           // The upstream is the last resort: a dropped connection is resumed a few times before giving up.

@@ -20,11 +20,14 @@ export class RegistryError extends AgentError {
   override readonly code: RegistryErrorCode;
   /** Seconds the server asked us to wait (Retry-After). */
   readonly retryAfterMs?: number;
+  /** Bytes a broken transfer delivered before it broke: a source that makes progress is worth resuming. */
+  readonly transferred?: number;
 
-  constructor(code: RegistryErrorCode, message: string, hint?: string, opts: { retryAfterMs?: number; cause?: unknown } = {}) {
+  constructor(code: RegistryErrorCode, message: string, hint?: string, opts: { retryAfterMs?: number; transferred?: number; cause?: unknown } = {}) {
     super(code, message, { hint, cause: opts.cause });
     this.code = code;
     if (opts.retryAfterMs !== undefined) this.retryAfterMs = opts.retryAfterMs;
+    if (opts.transferred !== undefined) this.transferred = opts.transferred;
   }
 }
 

@@ -112,18 +112,21 @@ describe('prepull under faults', () => {
     expect(r.json!.transferred.upstream).toBe(big.size - MiB);
   });
 
-  it('mirror resets mid-blob: resumed by Range, re-downloading at most 1 MiB', async () => {
+  it('mirror resets mid-blob: resumed from the mirror by Range (its Spegel finds another peer), re-downloading at most 1 MiB', async () => {
     const cut = Math.floor(2.5 * MiB);
-    reset({ mirror: (q) => (isBlob(q, big.digest) ? { kind: 'reset', afterBytes: cut } : undefined) });
+    let n = 0;
+    reset({ mirror: (q) => (isBlob(q, big.digest) && n++ === 0 ? { kind: 'reset', afterBytes: cut } : undefined) });
     const b = bed();
     const r = await b.prepull([image]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     await expectStoreGood(b);
-    const resumed = upstream.requests.find((q) => isBlob(q, big.digest))!;
-    const from = Number(/^bytes=(\d+)-$/.exec(String(resumed.headers['range']))?.[1]);
-    expect(mirror.sentFor(big.digest)).toBe(cut);
+    const tries = mirror.requests.filter((q) => isBlob(q, big.digest));
+    expect(tries).toHaveLength(2);
+    const from = Number(/^bytes=(\d+)-$/.exec(String(tries[1]!.headers['range']))?.[1]);
     expect(cut - from).toBeLessThanOrEqual(MiB);
-    expect(upstream.sentFor(big.digest)).toBe(big.size - from);
+    expect(mirror.sentFor(big.digest)).toBe(cut + big.size - from);
+    expect(upstream.requests.filter((q) => isBlob(q, big.digest))).toHaveLength(0);
+    expect(r.json!.transferred.upstream).toBe(0);
   });
 
   it('mirror sends corrupted bytes: detected, never committed, fetched again from upstream', async () => {
@@ -140,12 +143,14 @@ describe('prepull under faults', () => {
     expect(r.stdout + r.stderr).toMatch(/do not match|hash to/);
   });
 
-  it('mirror corrupts the start of a blob and then resets: the upstream finishes it, then delivers it whole', async () => {
-    reset({ mirror: (q) => (isBlob(q, big.digest) ? { kind: 'reset', afterBytes: 2 * MiB, corruptAt: 1000 } : undefined) });
+  it('mirror corrupts the start of a blob, resets, then loses it: the upstream finishes it, then delivers it whole', async () => {
+    let n = 0;
+    reset({ mirror: (q) => (isBlob(q, big.digest) ? (n++ === 0 ? { kind: 'reset', afterBytes: 2 * MiB, corruptAt: 1000 } : spegelNotFound(q.url)) : undefined) });
     const b = bed();
     const r = await b.prepull([image]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     await expectStoreGood(b);
+    expect(mirror.requests.filter((q) => isBlob(q, big.digest)).map((q) => q.status)).toEqual([200, 404]);
     const fromUpstream = upstream.requests.filter((q) => isBlob(q, big.digest));
     expect(fromUpstream.map((q) => q.headers['range'] ?? 'whole')).toEqual([expect.stringMatching(/^bytes=\d+-$/), 'whole']);
   });
