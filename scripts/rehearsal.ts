@@ -8,7 +8,6 @@
 // and upgrading with it: unpacked, versions compared, handed to a stand-in kairos-agent
 // (test/fixtures/kairos-agent-standin: kairos-agent cannot run here) that records its
 // arguments and checks the rootfs it got. Run as root: npm run rehearsal
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { table } from '../src/cli/output.ts';
@@ -17,7 +16,7 @@ import { formatPretty } from '../src/log/pretty.ts';
 import { runAgent } from '../test/helpers/agent.ts';
 import { startContainerd, type Containerd } from '../test/helpers/containerd.ts';
 import { buildImage, pushImage } from '../test/helpers/image.ts';
-import { rawTar, writeImage, type RawEntry } from '../test/helpers/oci-layout.ts';
+import { kairosRelease, writeKairosImage } from '../test/helpers/kairos-image.ts';
 import { createNode, requireRoot, type TestNode } from '../test/helpers/netns.ts';
 import { run } from '../test/helpers/proc.ts';
 import { startRegistry, type Registry } from '../test/helpers/registry.ts';
@@ -29,24 +28,6 @@ const UPGRADE = `${UPSTREAM}/kairos/upgrade:v3.6.1`;
 const INSTALLED = 'v3.6.0';
 const TARGET = 'v3.6.1';
 const STANDIN = path.resolve(import.meta.dirname, '../test/fixtures/kairos-agent-standin');
-
-function kairosRelease(version: string): string {
-  return `KAIROS_ID="kairos"\nKAIROS_NAME="kairos-core-ubuntu-24.04"\nKAIROS_VERSION="${version}"\nKAIROS_FLAVOR="ubuntu"\n`;
-}
-
-/** A small Kairos-like root filesystem: kairos-release, a merged /usr, 10 MB of content. */
-function osTree(): RawEntry[] {
-  return [
-    { name: 'etc/', type: 'dir' },
-    { name: 'etc/kairos-release', data: kairosRelease(TARGET) },
-    { name: 'usr/', type: 'dir' },
-    { name: 'usr/bin/', type: 'dir' },
-    { name: 'bin', type: 'symlink', linkname: 'usr/bin' },
-    { name: 'usr/bin/kairos-agent', data: '#!/bin/sh\n', mode: 0o755 },
-    { name: 'usr/lib/', type: 'dir' },
-    { name: 'usr/lib/firmware.bin', data: randomBytes(10_000_000) },
-  ];
-}
 
 function step(title: string): void {
   process.stdout.write(`\n== ${title}\n`);
@@ -121,8 +102,7 @@ async function main(): Promise<number> {
 
     step(`Two nodes prepull the upgrade image ${UPGRADE} (10 MB, Kairos ${TARGET}) through the mirror`);
     writeFileSync(path.join(WORK, 'root/etc/kairos-release'), kairosRelease(INSTALLED));
-    writeImage(path.join(WORK, 'upgrade-image'), 'os', [{ tar: rawTar(osTree()), compression: 'zstd' }]);
-    await pushImage(node, `${path.join(WORK, 'upgrade-image')}:os`, UPGRADE);
+    await pushImage(node, writeKairosImage(path.join(WORK, 'upgrade-image'), TARGET, [10_000_000]), UPGRADE);
     const rows: string[][] = [];
     let wanTotal = 0;
     let direct = 0;

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(
   ca-certificates openssl   # openssl: throwaway CAs for the TLS tests
-  iproute2            # ip netns, veth, tc: test nodes and links
+  iproute2 nftables   # ip netns, veth, tc: test nodes and links; nft: per-node WAN counters of the site
   docker-registry     # a real OCI registry: upstream and pull-through mirror
   containerd          # the real consumer of hosts.toml
   skopeo umoci        # reference client and image builder (no Docker needed)

@@ -77,6 +77,12 @@ const pull = object({
   upstream_rate_limit: field(byteRate, 0),
   /** Blobs downloaded at once. */
   parallel: field(integer(1, 16), 4),
+  /**
+   * Of those, blobs downloaded from the upstream at once. The WAN is the bottleneck: parallel
+   * streams share it without adding speed but delay every blob's completion, and a node
+   * hands each blob to containerd (and so to its waiting peers) only once it is complete.
+   */
+  upstream_parallel: field(integer(1, 16), 1),
   /** A source slower than this for `stall_after` is dropped for the blob. */
   stall_bytes_per_sec: field(byteRate, 10 * 1024),
   stall_after: field(duration, 30_000),
@@ -84,7 +90,7 @@ const pull = object({
   resolve_tags_via_mirror: field(boolean, false),
   /** Default: the node's own platform. */
   platform: optional(platform),
-  /** After a prepull, import the image into the node's containerd so Spegel offers it to the peers. */
+  /** Hand the image to the node's containerd as it downloads, so Spegel offers it to the peers. */
   seed: field(boolean, true),
 });
 

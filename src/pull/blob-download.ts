@@ -15,6 +15,7 @@ import { blobGet, READ_BUFFER } from '../registry/blob-get.ts';
 import { baseHeaders, errorForStatus, sourceUrl, type Source, type SourceRole } from '../registry/source.ts';
 import type { OciStore } from '../store/oci-store.ts';
 import type { RateLimiter } from './rate-limiter.ts';
+import type { Slots } from './slots.ts';
 import { walkSources, type WalkContext } from './source-walker.ts';
 import { StallWatch } from './stall-watch.ts';
 
@@ -23,6 +24,8 @@ export interface BlobContext {
   store: OciStore;
   repository: string;
   upstreamLimiter?: RateLimiter;
+  /** Turns for upstream transfers (pull.upstream_parallel). */
+  upstreamSlots?: Slots;
   stall: { bytesPerSec: number; afterMs: number };
   /** Called for every byte received, by role (progress, accounting). */
   onBytes(role: SourceRole, n: number): void;
@@ -184,7 +187,14 @@ export async function downloadBlob(ctx: BlobContext, desc: Descriptor): Promise<
     async (s) => {
       if (!s.host.capabilities.has('pull')) throw new RegistryError('E_NOT_FOUND', `${s.origin} has no pull capability`);
       for (;;) {
-        if (p.offset < desc.size) await transfer(ctx, s, desc, p);
+        if (p.offset < desc.size) {
+          const release = s.role === 'upstream' ? await ctx.upstreamSlots?.acquire(desc.size, ctx.walk.signal) : undefined;
+          try {
+            await transfer(ctx, s, desc, p);
+          } finally {
+            release?.();
+          }
+        }
         const actual = `sha256:${p.hash.digest('hex')}`;
         if (actual === desc.digest) return;
         // Wrong bytes, never committed. When several sources contributed, the earlier ones are

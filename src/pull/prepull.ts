@@ -15,11 +15,13 @@ import type { SourceRole } from '../registry/source.ts';
 import { ensureFreeSpace } from '../store/free-space.ts';
 import { acquireLock } from '../store/lock.ts';
 import { ANNOTATIONS, OciStore } from '../store/oci-store.ts';
+import { PendingImage } from '../store/pending-image.ts';
 import { TransferStats, type ByRole } from '../store/transfer-stats.ts';
 import { downloadBlob } from './blob-download.ts';
 import { fetchManifest, resolveDigest } from './manifests.ts';
 import { Progress, type ProgressOptions } from './progress.ts';
 import { RateLimiter } from './rate-limiter.ts';
+import { Slots } from './slots.ts';
 import { buildSources, closeSources } from './sources.ts';
 import type { WalkContext } from './source-walker.ts';
 import { formatUpstreamPolicy, type UpstreamPolicy } from './upstream-policy.ts';
@@ -56,6 +58,8 @@ export interface PrepullEnv {
   log: Logger;
   progress: Omit<ProgressOptions, 'log'>;
   signal?: AbortSignal;
+  /** Told once the manifests are known, before the blobs download: the image as it lands. */
+  onPending?: (image: PendingImage) => void;
 }
 
 /** Runs `tasks` with at most `limit` at once; fails with the first error after all settle. */
@@ -128,8 +132,11 @@ export async function prepull(env: PrepullEnv, req: PrepullRequest): Promise<Pre
     }
     await ensureFreeSpace(store.dir, size - presentBytes, agent.store.free_space_margin);
 
+    const pending = new PendingImage(refName, index ? [index, image] : [image], missing.map((b) => b.digest));
+    env.onPending?.(pending);
     const layers = { present: blobs.length - missing.length, downloaded: 0 };
     const limiter = agent.pull.upstream_rate_limit > 0 ? new RateLimiter(agent.pull.upstream_rate_limit) : undefined;
+    const upstreamSlots = new Slots(agent.pull.upstream_parallel);
     progress.start(refName, size, presentBytes);
     try {
       // Largest first: the long transfers start early and overlap the short ones.
@@ -143,6 +150,7 @@ export async function prepull(env: PrepullEnv, req: PrepullRequest): Promise<Pre
               store,
               repository: req.ref.repository,
               ...(limiter ? { upstreamLimiter: limiter } : {}),
+              upstreamSlots,
               stall: { bytesPerSec: agent.pull.stall_bytes_per_sec, afterMs: agent.pull.stall_after },
               onBytes: count,
             },
@@ -150,10 +158,12 @@ export async function prepull(env: PrepullEnv, req: PrepullRequest): Promise<Pre
           );
           if (r === 'downloaded') layers.downloaded++;
           else layers.present++;
+          pending.landed(desc.digest);
         },
       );
     } finally {
       progress.stop();
+      pending.abandon();
     }
 
     await store.putBlob(image.digest, image.bytes);

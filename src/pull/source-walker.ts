@@ -45,7 +45,7 @@ export async function walkSources<T>(ctx: WalkContext, what: string, attempt: (s
   const rateLimited = new Map<string, number>();
   const networkRetries = new Map<string, number>();
   const resumes = new Map<string, number>();
-  const pollMs = ctx.pollMs ?? 2000;
+  const pollMs = ctx.pollMs ?? 1000;
   let announcedWait = false;
   for (;;) {
     const notFound: string[] = [];

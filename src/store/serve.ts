@@ -2,13 +2,15 @@
  * The store as a read-only registry on 127.0.0.1, for the moment containerd pulls an image
  * from it (seeding): the distribution API's GET/HEAD of manifests by tag or digest and of
  * blobs by digest, answered from index.json and blobs/. The `ns` parameter names the
- * registry a tag belongs to.
+ * registry a tag belongs to. An image still downloading is offered too: its manifests
+ * from memory, and a request for one of its blobs is answered once the blob has landed.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ANNOTATIONS, type OciStore } from './oci-store.ts';
+import type { PendingImage } from './pending-image.ts';
 
 export interface StoreServer {
   /** host:port */
@@ -39,7 +41,7 @@ async function manifestFor(store: OciStore, registry: string, repo: string, ref:
   return undefined;
 }
 
-export async function serveStore(store: OciStore): Promise<StoreServer> {
+export async function serveStore(store: OciStore, pending?: PendingImage): Promise<StoreServer> {
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://store');
     if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405).end();
@@ -49,8 +51,16 @@ export async function serveStore(store: OciStore): Promise<StoreServer> {
     const [, repo, kind, ref] = m as unknown as [string, string, string, string];
     const registry = url.searchParams.get('ns') ?? '';
     let found: Found | undefined;
-    if (kind === 'manifests') found = await manifestFor(store, registry, repo, ref);
-    else if (/^sha256:[a-f0-9]{64}$/.test(ref) && (await store.hasBlob(ref))) found = { digest: ref, mediaType: 'application/octet-stream' };
+    if (kind === 'manifests') {
+      const m = pending?.manifest(`${registry}/${repo}`, ref);
+      if (m) {
+        res.writeHead(200, { 'content-type': m.mediaType, 'content-length': m.bytes.length, 'docker-content-digest': m.digest });
+        return void res.end(req.method === 'HEAD' ? undefined : m.bytes);
+      }
+      found = await manifestFor(store, registry, repo, ref);
+    } else if (/^sha256:[a-f0-9]{64}$/.test(ref) && ((await store.hasBlob(ref)) || (await pending?.landing(ref)))) {
+      found = { digest: ref, mediaType: 'application/octet-stream' };
+    }
     if (!found) return void res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code: kind === 'manifests' ? 'MANIFEST_UNKNOWN' : 'BLOB_UNKNOWN', message: `${ref} is not in the store` }] }));
     const file = store.blobPath(found.digest);
     const size = (await stat(file)).size;

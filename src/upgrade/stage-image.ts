@@ -16,6 +16,7 @@ import type { ImageRef } from '../registry/reference.ts';
 import { listImages, type StoredImage } from '../store/images.ts';
 import { acquireLock } from '../store/lock.ts';
 import { OciStore } from '../store/oci-store.ts';
+import type { PendingImage } from '../store/pending-image.ts';
 import { TransferStats } from '../store/transfer-stats.ts';
 import { readMarker, removeUnmarked, stagingDir, type StagedImage } from '../unpack/staging.ts';
 import { unpackImage } from '../unpack/unpack-image.ts';
@@ -28,6 +29,8 @@ export interface StageEnv {
   log: Logger;
   progress: Omit<ProgressOptions, 'log'>;
   signal?: AbortSignal;
+  /** Passed to prepull when the image has to be downloaded first. */
+  onPending?: (image: PendingImage) => void;
 }
 
 export interface Staged {

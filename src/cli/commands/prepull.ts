@@ -3,16 +3,15 @@ import type { AgentConfig } from '../../config/agent-config.ts';
 import { formatBytes } from '../../config/units.ts';
 import { EXIT_FAILURE, EXIT_OK, UsageError, errorMessage } from '../../errors.ts';
 import { loadNodeContext } from '../../node/context.ts';
-import { prepull } from '../../pull/prepull.ts';
+import { prepull, type PrepullResult } from '../../pull/prepull.ts';
 import { parseUpstreamPolicy, type UpstreamPolicy } from '../../pull/upstream-policy.ts';
-import { hostPlatform, parsePlatform, type Platform } from '../../registry/manifest.ts';
+import { formatPlatform, hostPlatform, parsePlatform, type Platform } from '../../registry/manifest.ts';
 import { parseImageRef, type ImageRef } from '../../registry/reference.ts';
 import { listImages } from '../../store/images.ts';
 import { OciStore } from '../../store/oci-store.ts';
 import { TransferStats } from '../../store/transfer-stats.ts';
-import { seedImage } from '../../upgrade/seed.ts';
+import { Seeding } from '../../upgrade/seed.ts';
 import { unpackStored } from '../../upgrade/stage-image.ts';
-import { updateState } from '../../upgrade/state.ts';
 import type { CommandContext, CommandRun } from '../command.ts';
 import { interruptible } from '../interrupt.ts';
 
@@ -34,27 +33,31 @@ export const run: CommandRun = async ({ global, options, positionals, log, out }
   const req = pullRequest(positionals, options, ctx.agent);
   const tty = process.stderr.isTTY ? process.stderr : undefined;
   const env = { root: global.root, agent: ctx.agent, layout: ctx.layout, log, progress: tty ? { tty } : {} };
-  const r = await interruptible((signal) => prepull({ ...env, signal }, req));
+  const store = await OciStore.open(global.root.path(ctx.agent.store.path));
+  const seeding =
+    ctx.agent.pull.seed && options['no-seed'] !== true
+      ? new Seeding({ root: global.root, layout: ctx.layout, store, log, platform: formatPlatform(req.platform) }, global.root.path(ctx.agent.upgrade.state_file))
+      : undefined;
+  let r: PrepullResult;
+  try {
+    r = await interruptible((signal) => prepull({ ...env, signal, ...(seeding ? { onPending: seeding.onPending } : {}) }, req));
+  } catch (err) {
+    seeding?.cancel();
+    throw err;
+  }
   log.info({ image: r.ref, manifest: r.manifest.digest, from_mirror: r.transferred.mirror, from_upstream: r.transferred.upstream, seconds: r.seconds }, 'prepulled');
 
+  const image = (await listImages(store, await TransferStats.load(store.dir))).find((i) => i.ref === r.ref)!;
   const after: { seeded?: string; staged?: string; problem?: string } = {};
-  if (ctx.agent.pull.seed && options['no-seed'] !== true) {
-    const store = await OciStore.open(global.root.path(ctx.agent.store.path));
-    const image = (await listImages(store, await TransferStats.load(store.dir))).find((i) => i.ref === r.ref)!;
+  if (seeding) {
     try {
-      const seeded = await seedImage({ root: global.root, layout: ctx.layout, store, image, log });
-      if (seeded) {
-        after.seeded = seeded.digest;
-        await updateState(global.root.path(ctx.agent.upgrade.state_file), (s) => (s.seeded[image.ref] = { digest: seeded.digest, at: new Date().toISOString() }));
-      }
+      after.seeded = (await seeding.finish(image))?.digest;
     } catch (err) {
       after.problem = `prepulled, but seeding failed: ${errorMessage(err)}`;
       log.error({}, after.problem);
     }
   }
   if (options['unpack'] === true) {
-    const store = await OciStore.open(global.root.path(ctx.agent.store.path));
-    const image = (await listImages(store, await TransferStats.load(store.dir))).find((i) => i.ref === r.ref)!;
     after.staged = (await interruptible((signal) => unpackStored({ ...env, signal }, store, image))).rootfs;
   }
   out.result({ ...r, ...after }, () =>

@@ -6,14 +6,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
 import { formatDuration } from '../../config/duration.ts';
-import { AgentError, EXIT_OK } from '../../errors.ts';
+import { AgentError, EXIT_OK, errorMessage } from '../../errors.ts';
 import { loadNodeContext } from '../../node/context.ts';
 import { acquireLock } from '../../store/lock.ts';
 import { removeStaging } from '../../unpack/staging.ts';
 import { readKairosVersion } from '../../upgrade/kairos-release.ts';
 import { kairosAgentArgs, runKairosAgent } from '../../upgrade/run-kairos-agent.ts';
-import { seedImage } from '../../upgrade/seed.ts';
-import { stageImage } from '../../upgrade/stage-image.ts';
+import { formatPlatform } from '../../registry/manifest.ts';
+import { OciStore } from '../../store/oci-store.ts';
+import { Seeding } from '../../upgrade/seed.ts';
+import { stageImage, type Staged } from '../../upgrade/stage-image.ts';
 import { readState, updateState } from '../../upgrade/state.ts';
 import type { CommandRun } from '../command.ts';
 import { interruptible } from '../interrupt.ts';
@@ -30,24 +32,34 @@ export const run: CommandRun = async ({ global, options, positionals, log, out }
   const stateFile = root.path(ctx.agent.upgrade.state_file);
   const tty = process.stderr.isTTY ? process.stderr : undefined;
 
+  const store = await OciStore.open(root.path(ctx.agent.store.path));
+  const seeding =
+    ctx.agent.pull.seed && options['no-seed'] !== true ? new Seeding({ root, layout: ctx.layout, store, log, platform: formatPlatform(req.platform) }, stateFile) : undefined;
+
   return interruptible(async (signal) => {
-    const env = { root, agent: ctx.agent, layout: ctx.layout, log, progress: tty ? { tty } : {}, signal };
-    const { staged, image, store, prepulled } = await stageImage(env, req);
+    const env = { root, agent: ctx.agent, layout: ctx.layout, log, progress: tty ? { tty } : {}, signal, ...(seeding ? { onPending: seeding.onPending } : {}) };
+    let stagedImage: Staged;
+    try {
+      stagedImage = await stageImage(env, req);
+    } catch (err) {
+      seeding?.cancel();
+      throw err;
+    }
+    const { staged, image, prepulled } = stagedImage;
 
     const state = await readState(stateFile);
     const topDigest = image.indexDigest ?? image.manifest.digest;
-    if (ctx.agent.pull.seed && options['no-seed'] !== true && state.seeded[image.ref]?.digest !== topDigest) {
+    if (seeding && (prepulled || state.seeded[image.ref]?.digest !== topDigest)) {
       try {
-        const seeded = await seedImage({ root, layout: ctx.layout, store, image, log });
-        if (seeded) await updateState(stateFile, (s) => (s.seeded[image.ref] = { digest: seeded.digest, at: new Date().toISOString() }));
+        await seeding.finish(image);
       } catch (err) {
-        log.warn({ err: (err as Error).message }, 'seeding failed; the upgrade goes on');
+        log.warn({ err: errorMessage(err) }, 'seeding failed; the upgrade goes on');
       }
     }
 
     const target = await readKairosVersion(staged.rootfs);
     const current = await readKairosVersion(root.path('/'));
-    const summary = { image: image.ref, manifest: image.manifest.digest, rootfs: staged.rootfs, version: target?.triple, current: current?.triple, downloaded: prepulled?.transferred };
+    const summary = { image: image.ref, manifest: image.manifest.digest, rootfs: staged.rootfs, version: target?.triple, current: current?.triple, downloaded: prepulled ? { ...prepulled.transferred, seconds: prepulled.seconds } : undefined };
     if (!target && !force) {
       throw new AgentError('E_NO_RELEASE', `the staged image ${image.ref} has no /etc/kairos-release (nor KAIROS_VERSION in /etc/os-release): it does not look like a Kairos image`, { hint: 'check the image name, or pass --force to apply it anyway' });
     }

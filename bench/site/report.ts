@@ -1,0 +1,43 @@
+/** The site's results as the BENCHMARKS.md section and as terminal text. */
+import type { SiteReport } from './site.ts';
+
+const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
+
+export function siteMarkdown(r: SiteReport, machine: string, command: string, chartPath: string): string {
+  const o = r.options;
+  const lines: string[] = [];
+  lines.push('## A five-node edge site (bench/site)');
+  lines.push('');
+  lines.push(`Machine: ${machine}. Command (as root, from a clean clone): \`${command}\`.`);
+  lines.push('');
+  lines.push(
+    `${o.nodes} nodes, each a network namespace on a LAN bridge (tbf ${o.lanRate} both ways), with its own containerd, kairos-spegel, and a Spegel stand-in ` +
+      `(bench/site/spegel-standin.ts: Spegel's mirror API from reference/spegel.md §2 over a static peer list). The upstream registry (docker-registry) sits behind a WAN link ` +
+      `of ${r.wan.rate}${r.wan.delayMs > 0 ? ` and ${r.wan.delayMs} ms each way` : ''}${r.wan.note ? ` (${r.wan.note})` : ''}. ` +
+      `Upgrade image: ${mb(r.image.size)} compressed, layers ${r.image.layers.map(mb).join(', ')} (zstd, incompressible payload). ` +
+      'WAN bytes: the router\'s WAN interface counters, both directions; per node: an nftables counter of WAN bytes to the node and its bridge port\'s counters.',
+  );
+  lines.push('');
+  lines.push('| scenario | WAN bytes | × image | per-node time (s) | total (s) | from peers / from upstream (agent) |');
+  lines.push('|---|---|---|---|---|---|');
+  for (const s of r.results) {
+    const wan = s.wanDown + s.wanUp;
+    const times = s.nodes.map((n) => `${n.node} ${n.seconds}`).join(', ');
+    const split = `${mb(s.nodes.reduce((a, n) => a + n.fromPeers, 0))} / ${mb(s.nodes.reduce((a, n) => a + n.fromUpstream, 0))}`;
+    lines.push(`| ${s.name}: ${s.title} | ${mb(wan)} | ${(wan / r.image.size).toFixed(3)} | ${times} | ${s.totalSeconds} | ${split} |`);
+  }
+  lines.push('');
+  for (const c of r.checks) lines.push(`- ${c.ok ? 'met' : '**NOT met**'}: ${c.what} (${c.detail})`);
+  const notes = r.results.flatMap((s) => s.notes.map((n) => `${s.name}: ${n}`));
+  if (notes.length > 0) {
+    lines.push('');
+    for (const n of notes) lines.push(`- ${n}`);
+  }
+  lines.push('');
+  lines.push(`![bytes received over time, per node and source](${chartPath})`);
+  return lines.join('\n');
+}
+
+export function siteSummary(r: SiteReport): string {
+  return r.checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.what}: ${c.detail}`).join('\n');
+}

@@ -1,0 +1,227 @@
+/**
+ * What the site is put through. Each scenario starts from empty nodes (fresh roots,
+ * stores and containerds), meters the links while it runs, and records per node how long
+ * its command took, what the agent says it took from peers and from upstream, and
+ * whether the node's containerd holds the image afterwards.
+ */
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { startMeter, type Meter, type Sample } from './meter.ts';
+import { SiteNode, type AgentRun } from './site-node.ts';
+import type { SiteNetwork } from './topology.ts';
+
+export interface SiteImage {
+  ref: string;
+  /** Compressed bytes of config and layers, as the manifest lists them. */
+  size: number;
+  biggestBlob: number;
+  /** The manifest digest containerd records for the image. */
+  digest: string;
+  version: string;
+}
+
+export interface SiteEnv {
+  net: SiteNetwork;
+  work: string;
+  image: SiteImage;
+  registry: string;
+  installed: string;
+  log(line: string): void;
+}
+
+export interface NodeOutcome {
+  node: string;
+  command: string;
+  seconds: number;
+  /** The download alone, as the agent reports it (the rest is the handoff to containerd, and unpacking for upgrade). */
+  pullSeconds?: number;
+  /** ms after the scenario's meter started */
+  startedAt: number;
+  endedAt: number;
+  exit: number | null;
+  fromPeers: number;
+  fromUpstream: number;
+  /** Bytes the WAN carried to this node during the scenario (router counters), whoever asked for them. */
+  wanBytes?: number;
+  /** containerd holds the image at the expected digest afterwards (undefined: node killed). */
+  holds?: boolean;
+  error?: string;
+}
+
+export interface ScenarioResult {
+  name: ScenarioName;
+  title: string;
+  wanDown: number;
+  wanUp: number;
+  totalSeconds: number;
+  nodes: NodeOutcome[];
+  samples: Sample[];
+  marks: { t: number; label: string }[];
+  notes: string[];
+}
+
+export const SCENARIOS = ['single', 'rolling', 'at-once', 'baseline', 'kill'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+const LONG_WAIT = 'after 10m';
+
+/** Node k asks the nodes before it first, nearest first: a rolling upgrade then fans out as a chain. */
+export function peerOrder(nodes: SiteNode[], k: number): string[] {
+  const others = nodes.map((_, i) => i).filter((i) => i !== k);
+  return others.sort((a, b) => ((k - a + nodes.length) % nodes.length) - ((k - b + nodes.length) % nodes.length)).map((i) => nodes[i]!.mirror);
+}
+
+function transferred(run: AgentRun): { mirror: number; upstream: number } {
+  const j = run.json as { transferred?: { mirror: number; upstream: number }; downloaded?: { mirror: number; upstream: number } } | undefined;
+  return j?.transferred ?? j?.downloaded ?? { mirror: 0, upstream: 0 };
+}
+
+function pullSeconds(run: AgentRun): number | undefined {
+  const j = run.json as { seconds?: unknown; downloaded?: { seconds?: unknown } } | undefined;
+  const s = j?.seconds ?? j?.downloaded?.seconds;
+  return typeof s === 'number' ? s : undefined;
+}
+
+class ScenarioRun {
+  readonly nodes: SiteNode[];
+  readonly outcomes: NodeOutcome[] = [];
+  readonly marks: { t: number; label: string }[] = [];
+  readonly notes: string[] = [];
+  meter?: Meter;
+  readonly env: SiteEnv;
+  readonly name: ScenarioName;
+
+  constructor(env: SiteEnv, name: ScenarioName, count: number) {
+    this.env = env;
+    this.name = name;
+    this.nodes = env.net.nodes.slice(0, count).map((h) => new SiteNode(h, path.join(env.work, name, h.name.replace(/^.*(n\d+)$/, '$1'))));
+  }
+
+  async start(withMirror: boolean): Promise<void> {
+    await Promise.all(this.nodes.map((n, k) => n.start({ registry: this.env.registry, installed: this.env.installed, ...(withMirror ? { peers: peerOrder(this.nodes, k) } : {}) })));
+    this.meter = await startMeter(this.env.net);
+  }
+
+  async command(node: SiteNode, args: string[]): Promise<NodeOutcome> {
+    const t = this.meter!.now();
+    const run = await node.agent(['--json', '--log-level', 'warn', ...args]);
+    const moved = transferred(run);
+    const outcome: NodeOutcome = {
+      node: node.name,
+      command: args.filter((a) => a !== this.env.image.ref).join(' '),
+      seconds: Math.round((run.ended - run.started) / 100) / 10,
+      ...(pullSeconds(run) !== undefined ? { pullSeconds: pullSeconds(run)! } : {}),
+      startedAt: t,
+      endedAt: this.meter!.now(),
+      exit: run.code,
+      fromPeers: moved.mirror,
+      fromUpstream: moved.upstream,
+      ...(run.code !== 0 ? { error: (run.stderr || run.stdout).trim().split('\n').slice(-3).join(' ') } : {}),
+    };
+    this.outcomes.push(outcome);
+    this.env.log(`  ${node.name} ${outcome.command}: exit ${run.code} in ${outcome.seconds}s (download ${outcome.pullSeconds ?? '?'}s; peers ${moved.mirror} B, upstream ${moved.upstream} B)${outcome.error ? `: ${outcome.error}` : ''}`);
+    return outcome;
+  }
+
+  async finish(title: string, killed: SiteNode[] = []): Promise<ScenarioResult> {
+    const samples = await this.meter!.stop();
+    const last = samples[samples.length - 1]!;
+    for (const o of this.outcomes) {
+      const node = this.nodes.find((n) => n.name === o.node)!;
+      o.wanBytes = last.nodes[this.env.net.nodes.indexOf(node.host)]!.wan;
+      if (!killed.includes(node)) o.holds = (await node.holds(this.env.image.ref)) === this.env.image.digest;
+    }
+    this.env.log(`  WAN: ${last.wanDown} bytes down, ${last.wanUp} up; per node ${this.outcomes.map((o) => `${o.node} ${o.wanBytes}`).join(', ')}`);
+    const start = Math.min(...this.outcomes.map((o) => o.startedAt));
+    const end = Math.max(...this.outcomes.map((o) => o.endedAt));
+    return { name: this.name, title, wanDown: last.wanDown, wanUp: last.wanUp, totalSeconds: Math.round((end - start) / 100) / 10, nodes: this.outcomes, samples, marks: this.marks, notes: this.notes };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.stop()));
+    // The stores and containerd roots of five nodes add up; logs stay next to them.
+    for (const n of this.nodes) rmSync(n.root, { recursive: true, force: true });
+  }
+}
+
+async function scenario(env: SiteEnv, name: ScenarioName, count: number, withMirror: boolean, body: (s: ScenarioRun) => Promise<ScenarioResult>): Promise<ScenarioResult> {
+  env.log(`scenario ${name}`);
+  const s = new ScenarioRun(env, name, count);
+  try {
+    await s.start(withMirror);
+    return await body(s);
+  } finally {
+    await s.close();
+  }
+}
+
+/** One node alone, straight from the upstream: the reference for "one node's WAN download". */
+function single(env: SiteEnv): Promise<ScenarioResult> {
+  return scenario(env, 'single', 1, true, async (s) => {
+    await s.command(s.nodes[0]!, ['prepull', '--upstream', 'always', env.image.ref]);
+    return s.finish('one node alone, from upstream');
+  });
+}
+
+/** One node at a time, as the Kairos operator upgrades with concurrency 1. */
+function rolling(env: SiteEnv): Promise<ScenarioResult> {
+  return scenario(env, 'rolling', env.net.nodes.length, true, async (s) => {
+    for (const n of s.nodes) await s.command(n, ['upgrade', '--upstream', 'always', env.image.ref]);
+    return s.finish('rolling upgrade, one node at a time (kairos-spegel upgrade)');
+  });
+}
+
+/** Everyone at once: one node may use the WAN, the others wait for their peers. */
+function atOnce(env: SiteEnv): Promise<ScenarioResult> {
+  return scenario(env, 'at-once', env.net.nodes.length, true, async (s) => {
+    await Promise.all(s.nodes.map((n, k) => s.command(n, ['prepull', '--upstream', k === 0 ? 'always' : LONG_WAIT, env.image.ref])));
+    return s.finish(`all nodes prepull at once (node 1: --upstream always, the others: ${LONG_WAIT})`);
+  });
+}
+
+/** What the site does without kairos-spegel's mirror: every node from the upstream. */
+function baseline(env: SiteEnv): Promise<ScenarioResult> {
+  return scenario(env, 'baseline', env.net.nodes.length, false, async (s) => {
+    await Promise.all(s.nodes.map((n) => s.command(n, ['prepull', '--upstream', 'always', env.image.ref])));
+    return s.finish('baseline: all nodes at once, straight from upstream (no mirror)');
+  });
+}
+
+/**
+ * A peer dies mid-blob: node 1 takes the image from the WAN, node 2 from node 1; then
+ * nodes 3-5 start together and, asking node 2 first, take from it; once node 2 has sent
+ * half of the largest blob, every process in its namespace is SIGKILLed.
+ */
+function kill(env: SiteEnv): Promise<ScenarioResult> {
+  return scenario(env, 'kill', env.net.nodes.length, true, async (s) => {
+    const [n1, n2, ...rest] = s.nodes as [SiteNode, SiteNode, ...SiteNode[]];
+    await s.command(n1, ['prepull', '--upstream', 'always', env.image.ref]);
+    await s.command(n2, ['prepull', '--upstream', LONG_WAIT, env.image.ref]);
+    const victim = env.net.nodes.indexOf(n2.host);
+    const before = (await env.net.counters()).nodes[victim]!.sent;
+    let done = false;
+    let killedAt: number | undefined;
+    const watcher = (async () => {
+      while (!done) {
+        const sent = (await env.net.counters()).nodes[victim]!.sent - before;
+        if (sent >= env.image.biggestBlob / 2) {
+          await env.net.killAll(n2.host);
+          killedAt = s.meter!.now();
+          s.marks.push({ t: killedAt, label: `${n2.name} killed` });
+          env.log(`  killed every process of ${n2.name} after it sent ${sent} bytes to its peers`);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    await Promise.all(rest.map((n) => s.command(n, ['prepull', '--upstream', LONG_WAIT, env.image.ref])));
+    done = true;
+    await watcher;
+    if (killedAt === undefined) s.notes.push(`${n2.name} was never killed: the others finished before it had sent half of the largest blob`);
+    const resumed = rest.flatMap((n) => n.servedLog().filter((l) => l.source.includes('+')));
+    s.notes.push(`${resumed.length} transfers broke when ${n2.name} died and were resumed from another peer by the nodes' Spegel stand-ins`);
+    return s.finish(`a serving peer (${n2.name}) killed half way through a blob`, [n2]);
+  });
+}
+
+export const RUNNERS: Record<ScenarioName, (env: SiteEnv) => Promise<ScenarioResult>> = { single, rolling, 'at-once': atOnce, baseline, kill };
