@@ -1,7 +1,7 @@
 /**
  * The site's picture: one panel per scenario, bytes received over time, per node and by
  * source (solid: from peers on the LAN, dashed: from the WAN), with the WAN link's total
- * in black. Plain SVG, written by hand so the benchmark needs nothing to draw it.
+ * as a wide pale line. Plain SVG, written by hand so the benchmark needs nothing to draw it.
  */
 import type { ScenarioResult } from './scenarios.ts';
 
@@ -46,6 +46,8 @@ function panel(r: ScenarioResult, imageSize: number, y0: number): string {
     out.push(`<line x1="${x(m.t)}" x2="${x(m.t)}" y1="${y0 + M.top}" y2="${y0 + M.top + plotH}" stroke="#000" stroke-dasharray="4,2"/>`);
     out.push(`<text x="${x(m.t) + 3}" y="${y0 + M.top + 10}" font-size="10">${esc(m.label)}</text>`);
   }
+  // The WAN link underneath, wide and pale: the node that downloads draws its own line on it.
+  out.push(`<path d="${line((s) => s.wanDown)}" fill="none" stroke="#bbb" stroke-width="5"/>`);
   const nodeCount = samples[0]!.nodes.length;
   for (let i = 0; i < nodeCount; i++) {
     const c = COLORS[i % COLORS.length];
@@ -54,9 +56,8 @@ function panel(r: ScenarioResult, imageSize: number, y0: number): string {
     const ly = y0 + M.top + 4 + i * 14;
     out.push(`<line x1="${M.left + plotW + 12}" x2="${M.left + plotW + 30}" y1="${ly}" y2="${ly}" stroke="${c}" stroke-width="2"/><text x="${M.left + plotW + 34}" y="${ly + 4}" font-size="10">n${i + 1}</text>`);
   }
-  out.push(`<path d="${line((s) => s.wanDown)}" fill="none" stroke="#000" stroke-width="2"/>`);
   const ly = y0 + M.top + 4 + nodeCount * 14;
-  out.push(`<line x1="${M.left + plotW + 12}" x2="${M.left + plotW + 30}" y1="${ly}" y2="${ly}" stroke="#000" stroke-width="2"/><text x="${M.left + plotW + 34}" y="${ly + 4}" font-size="10">WAN link</text>`);
+  out.push(`<line x1="${M.left + plotW + 12}" x2="${M.left + plotW + 30}" y1="${ly}" y2="${ly}" stroke="#bbb" stroke-width="5"/><text x="${M.left + plotW + 34}" y="${ly + 4}" font-size="10">WAN link</text>`);
   out.push(`<text x="${M.left + plotW + 12}" y="${ly + 18}" font-size="9" fill="#444">solid: from peers</text><text x="${M.left + plotW + 12}" y="${ly + 30}" font-size="9" fill="#444">dashed: from WAN</text>`);
   out.push(`<rect x="${M.left}" y="${y0 + M.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#333"/>`);
   return out.join('\n');

@@ -27,12 +27,9 @@ export function siteMarkdown(r: SiteReport, machine: string, command: string, ch
     lines.push(`| ${s.name}: ${s.title} | ${mb(wan)} | ${(wan / r.image.size).toFixed(3)} | ${times} | ${s.totalSeconds} | ${split} |`);
   }
   lines.push('');
+  lines.push('Per-node time is the whole command: the download, the handoff to containerd, and for `upgrade` also unpacking and the stand-in kairos-agent.');
+  lines.push('');
   for (const c of r.checks) lines.push(`- ${c.ok ? 'met' : '**NOT met**'}: ${c.what} (${c.detail})`);
-  const notes = r.results.flatMap((s) => s.notes.map((n) => `${s.name}: ${n}`));
-  if (notes.length > 0) {
-    lines.push('');
-    for (const n of notes) lines.push(`- ${n}`);
-  }
   lines.push('');
   lines.push(`![bytes received over time, per node and source](${chartPath})`);
   return lines.join('\n');

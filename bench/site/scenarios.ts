@@ -94,7 +94,7 @@ class ScenarioRun {
   constructor(env: SiteEnv, name: ScenarioName, count: number) {
     this.env = env;
     this.name = name;
-    this.nodes = env.net.nodes.slice(0, count).map((h) => new SiteNode(h, path.join(env.work, name, h.name.replace(/^.*(n\d+)$/, '$1'))));
+    this.nodes = env.net.nodes.slice(0, count).map((h) => new SiteNode(h, path.join(env.work, name, h.label)));
   }
 
   async start(withMirror: boolean): Promise<void> {
@@ -183,7 +183,7 @@ function atOnce(env: SiteEnv): Promise<ScenarioResult> {
 function baseline(env: SiteEnv): Promise<ScenarioResult> {
   return scenario(env, 'baseline', env.net.nodes.length, false, async (s) => {
     await Promise.all(s.nodes.map((n) => s.command(n, ['prepull', '--upstream', 'always', env.image.ref])));
-    return s.finish('baseline: all nodes at once, straight from upstream (no mirror)');
+    return s.finish('all nodes at once, straight from upstream (no mirror)');
   });
 }
 
@@ -214,9 +214,12 @@ function kill(env: SiteEnv): Promise<ScenarioResult> {
         await new Promise((r) => setTimeout(r, 10));
       }
     })();
-    await Promise.all(rest.map((n) => s.command(n, ['prepull', '--upstream', LONG_WAIT, env.image.ref])));
-    done = true;
-    await watcher;
+    try {
+      await Promise.all(rest.map((n) => s.command(n, ['prepull', '--upstream', LONG_WAIT, env.image.ref])));
+    } finally {
+      done = true;
+      await watcher;
+    }
     if (killedAt === undefined) s.notes.push(`${n2.name} was never killed: the others finished before it had sent half of the largest blob`);
     const resumed = rest.flatMap((n) => n.servedLog().filter((l) => l.source.includes('+')));
     s.notes.push(`${resumed.length} transfers broke when ${n2.name} died and were resumed from another peer by the nodes' Spegel stand-ins`);

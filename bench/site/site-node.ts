@@ -48,7 +48,7 @@ export class SiteNode {
   }
 
   get name(): string {
-    return this.host.name.replace(/^.*(n\d+)$/, '$1');
+    return this.host.label;
   }
 
   get mirror(): string {

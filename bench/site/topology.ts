@@ -16,7 +16,8 @@ export const UPSTREAM_IP = '10.91.0.2';
 const WAN_ROUTER_IP = '10.91.0.1';
 
 export interface SiteHost extends TestNode {
-  name: string;
+  /** n1, n2, ...; router; upstream */
+  label: string;
 }
 
 export interface LinkSpec {
@@ -46,8 +47,9 @@ export interface SiteNetwork {
   destroy(): Promise<void>;
 }
 
-function host(name: string, ip: string): SiteHost {
-  return { name, ns: name, ip, exec: (cmd, args) => ['ip', ['netns', 'exec', name, cmd, ...args]], destroy: async () => undefined };
+function host(prefix: string, label: string, ip: string): SiteHost {
+  const ns = `${prefix}${label}`;
+  return { label, ns, ip, exec: (cmd, args) => ['ip', ['netns', 'exec', ns, cmd, ...args]], destroy: async () => undefined };
 }
 
 async function killAll(ns: string): Promise<void> {
@@ -78,16 +80,16 @@ async function tc(ns: string, dev: string, rate: string, delayMs: number): Promi
   const netem = await run('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', dev, 'root', 'handle', '1:', 'netem', 'delay', `${delayMs}ms`, 'limit', '100000']);
   if (netem.code !== 0) {
     await must('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', dev, 'root', 'tbf', ...tbf]);
-    return `no added delay: tc could not add netem (${netem.stderr.trim()}); this kernel lacks CONFIG_NET_SCH_NETEM`;
+    return `no added latency: this kernel has no netem qdisc (tc: ${netem.stderr.trim()}), so the WAN is rate-shaped only`;
   }
   await must('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', dev, 'parent', '1:1', 'handle', '10:', 'tbf', ...tbf]);
   return undefined;
 }
 
 export async function createSiteNetwork(prefix: string, nodeCount: number, link: LinkSpec): Promise<SiteNetwork> {
-  const router = host(`${prefix}router`, LAN_GATEWAY);
-  const upstream = host(`${prefix}upstream`, UPSTREAM_IP);
-  const nodes = Array.from({ length: nodeCount }, (_, i) => host(`${prefix}n${i + 1}`, `10.90.0.${11 + i}`));
+  const router = host(prefix, 'router', LAN_GATEWAY);
+  const upstream = host(prefix, 'upstream', UPSTREAM_IP);
+  const nodes = Array.from({ length: nodeCount }, (_, i) => host(prefix, `n${i + 1}`, `10.90.0.${11 + i}`));
   const all = [router, upstream, ...nodes];
   const destroy = async () => {
     for (const h of all) {

@@ -55,6 +55,8 @@ describe('the Spegel stand-in', () => {
     const extra = Buffer.from('content without distribution-source labels');
     unlabelled = sha256(extra);
     await must('ctr', ['--address', ctdA.socket, '-n', 'k8s.io', 'content', 'ingest', 'extra'], { input: extra.toString() });
+    // A gc root, or containerd's garbage collector removes unreferenced content before the test looks.
+    await must('ctr', ['--address', ctdA.socket, '-n', 'k8s.io', 'content', 'label', unlabelled, 'containerd.io/gc.root=test']);
     a = await standin('a', ctdA, []);
     b = await standin('b', ctdB, [a.replace('http://', '')]);
   }, 120_000);

@@ -13,6 +13,8 @@ import { buildMultiArchImage, pushImage } from '../helpers/image.ts';
 import { startLoopbackRegistry, type LoopbackRegistry } from '../helpers/loopback-registry.ts';
 import { LOCAL, requireRoot } from '../helpers/netns.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { writeKairosImage } from '../helpers/kairos-image.ts';
+import { must, waitFor } from '../helpers/proc.ts';
 
 interface ContentRow {
   digest: string;
@@ -94,4 +96,24 @@ describe('seeding into containerd', () => {
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout).seeded).toBeUndefined();
   });
+
+  it('hands each blob to containerd as it lands, largest first, while the rest still downloads', async () => {
+    const slow = `${registry.host}/kairos/slow:v1`;
+    await pushImage(undefined, writeKairosImage(path.join(dir, 'slow-img'), 'v1', [3_000_000, 1_000_000]), slow);
+    const layers = (JSON.parse(await must('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${slow}`])) as { layers: { digest: string; size: number }[] }).layers;
+    const [big, small] = [...layers].sort((a, b) => b.size - a.size) as [(typeof layers)[number], (typeof layers)[number]];
+    writeFileSync(path.join(root, 'oem/91-slow.yaml'), '#cloud-config\nkairos-spegel:\n  pull:\n    upstream_rate_limit: 1MB/s\n');
+    let exited = false;
+    const pull = runAgent(['--root', root, '--json', 'prepull', slow]).finally(() => (exited = true));
+    const seen = await waitFor('the largest layer in containerd', async () => (await content(ctd, 'k8s.io')).find((c) => c.digest === big.digest && c.labels.length > 0), 30_000);
+    const smallThen = (await content(ctd, 'k8s.io')).some((c) => c.digest === small.digest);
+    const stillPulling = !exited;
+    const r = await pull;
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(seen.labels).toEqual([`containerd.io/distribution.source.${registry.host.split(':')[0]}=kairos/slow`]);
+    expect(stillPulling).toBe(true);
+    expect(smallThen).toBe(false);
+    expect((await images(ctd, 'k8s.io'))[slow]).toBe(JSON.parse(r.stdout).seeded);
+  });
 });
+
