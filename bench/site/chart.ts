@@ -44,7 +44,8 @@ function panel(r: ScenarioResult, imageSize: number, y0: number): string {
   out.push(`<text x="${M.left + plotW - 2}" y="${y(imageSize) - 3}" text-anchor="end" font-size="9" fill="#666">image size</text>`);
   for (const m of r.marks) {
     out.push(`<line x1="${x(m.t)}" x2="${x(m.t)}" y1="${y0 + M.top}" y2="${y0 + M.top + plotH}" stroke="#000" stroke-dasharray="4,2"/>`);
-    out.push(`<text x="${x(m.t) + 3}" y="${y0 + M.top + 10}" font-size="10">${esc(m.label)}</text>`);
+    // Above the frame, where no data line can run through it.
+    out.push(`<text x="${x(m.t) + 3}" y="${y0 + M.top - 3}" font-size="10">${esc(m.label)}</text>`);
   }
   // The WAN link underneath, wide and pale: the node that downloads draws its own line on it.
   out.push(`<path d="${line((s) => s.wanDown)}" fill="none" stroke="#bbb" stroke-width="5"/>`);
