@@ -1,8 +1,8 @@
 /**
  * The site's Spegel stand-in (bench/site/spegel-standin.ts) against the contract in
  * reference/spegel.md §2, with real containerds: node A holds an image pulled the normal
- * way (labelled) and a blob ingested without labels; node B holds nothing and has A as its
- * peer.
+ * way (labelled), one blob of it with its distribution-source label taken off; node B
+ * holds nothing and has A as its peer.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -26,7 +26,7 @@ describe('the Spegel stand-in', () => {
   let a: string;
   let b: string;
   let ns: string;
-  let manifest: { digest: string; mediaType?: string; layers: { digest: string; size: number }[] };
+  let manifest: { digest: string; mediaType?: string; config: { digest: string }; layers: { digest: string; size: number }[] };
   let unlabelled: string;
 
   async function standin(name: string, ctd: Containerd, peers: string[]): Promise<string> {
@@ -52,11 +52,17 @@ describe('the Spegel stand-in', () => {
     const ctdB = await startContainerd(LOCAL, path.join(dir, 'b'), path.join(dir, 'no-hosts'));
     daemons.push(ctdA, ctdB);
     expect((await ctdA.ctr(['-n', 'k8s.io', 'images', 'pull', '--plain-http', image])).code).toBe(0);
-    const extra = Buffer.from('content without distribution-source labels');
-    unlabelled = sha256(extra);
-    await must('ctr', ['--address', ctdA.socket, '-n', 'k8s.io', 'content', 'ingest', 'extra'], { input: extra.toString() });
-    // A gc root, or containerd's garbage collector removes unreferenced content before the test looks.
-    await must('ctr', ['--address', ctdA.socket, '-n', 'k8s.io', 'content', 'label', unlabelled, 'containerd.io/gc.root=test']);
+    // Content A holds without a distribution-source label: the image's config with that label
+    // taken off. It stays referenced by the manifest, so containerd's garbage collector keeps it
+    // (a freshly ingested, unreferenced blob can be collected before the test looks).
+    unlabelled = manifest.config.digest;
+    const labelsOf = async (digest: string) =>
+      (await must('ctr', ['--address', ctdA.socket, '-n', 'k8s.io', 'content', 'ls'])).split('\n').find((l) => l.startsWith(digest))?.split(/\t+/).at(-1)?.split(',') ?? [];
+    const sources = (await labelsOf(unlabelled)).filter((l) => l.startsWith('containerd.io/distribution.source.'));
+    expect(sources.length, 'the pulled config carries a distribution-source label').toBeGreaterThan(0);
+    // An empty value removes a label.
+    await must('ctr', ['--address', ctdA.socket, '-n', 'k8s.io', 'content', 'label', unlabelled, ...sources.map((l) => `${l.split('=')[0]}=`)]);
+    expect((await labelsOf(unlabelled)).filter((l) => l.startsWith('containerd.io/distribution.source.'))).toEqual([]);
     a = await standin('a', ctdA, []);
     b = await standin('b', ctdB, [a.replace('http://', '')]);
   }, 120_000);
