@@ -7,7 +7,7 @@
  */
 import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { errnoCode } from '../errors.ts';
+import { pidAlive } from './pid-alive.ts';
 
 const TAG = '.kairos-spegel-tmp-';
 
@@ -16,15 +16,6 @@ let counter = 0;
 /** pid (for stale-file cleanup) and a per-process counter; `wx` makes the create exclusive anyway. */
 function tempName(file: string): string {
   return path.join(path.dirname(file), `.${path.basename(file)}${TAG}${process.pid}-${++counter}`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errnoCode(err) === 'EPERM';
-  }
 }
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -42,7 +33,7 @@ async function removeStaleTemps(file: string): Promise<void> {
   for (const name of await readdir(path.dirname(file))) {
     if (!name.startsWith(prefix)) continue;
     const pid = Number(name.slice(prefix.length).split('-')[0]);
-    if (Number.isInteger(pid) && !alive(pid)) await unlink(path.join(path.dirname(file), name)).catch(() => undefined);
+    if (Number.isInteger(pid) && !pidAlive(pid)) await unlink(path.join(path.dirname(file), name)).catch(() => undefined);
   }
 }
 

@@ -5,18 +5,10 @@
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { AgentError, errnoCode } from '../errors.ts';
+import { pidAlive } from '../fs/pid-alive.ts';
 
 export interface Lock {
   release(): Promise<void>;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errnoCode(err) === 'EPERM';
-  }
 }
 
 export async function acquireLock(dir: string, what: string): Promise<Lock> {
@@ -31,7 +23,7 @@ export async function acquireLock(dir: string, what: string): Promise<Lock> {
       if (errnoCode(err) !== 'EEXIST') throw err;
     }
     const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-    if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
+    if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) {
       throw new AgentError('E_LOCKED', `${what} is in use by another kairos-spegel run (pid ${pid})`, { hint: 'wait for it to finish; runs on the same store are serialized' });
     }
     // Stale: move it aside atomically so two takers cannot both remove a fresh lock.

@@ -3,35 +3,21 @@
  * all), else unpacked from the store, else prepulled first. Unpacking holds the staging
  * lock and first removes what interrupted unpacks left.
  */
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { AgentConfig } from '../config/agent-config.ts';
-import type { Root } from '../fs/root.ts';
-import type { Logger } from '../log/logger.ts';
-import type { Layout } from '../mirror/layout.ts';
-import { prepull, storedRefName, type PrepullResult } from '../pull/prepull.ts';
-import type { ProgressOptions } from '../pull/progress.ts';
+import { prepull, storedRefName, type PrepullEnv, type PrepullResult } from '../pull/prepull.ts';
 import type { UpstreamPolicy } from '../pull/upstream-policy.ts';
 import type { Platform } from '../registry/manifest.ts';
 import type { ImageRef } from '../registry/reference.ts';
 import { listImages, type StoredImage } from '../store/images.ts';
 import { acquireLock } from '../store/lock.ts';
 import { OciStore } from '../store/oci-store.ts';
-import type { PendingImage } from '../store/pending-image.ts';
 import { TransferStats } from '../store/transfer-stats.ts';
 import { readMarker, removeUnmarked, stagingDir, type StagedImage } from '../unpack/staging.ts';
 import { unpackImage } from '../unpack/unpack-image.ts';
-import { mkdir } from 'node:fs/promises';
 
-export interface StageEnv {
-  root: Root;
-  agent: AgentConfig;
-  layout: Layout;
-  log: Logger;
-  progress: Omit<ProgressOptions, 'log'>;
-  signal?: AbortSignal;
-  /** Passed to prepull when the image has to be downloaded first. */
-  onPending?: (image: PendingImage) => void;
-}
+/** Staging may have to prepull first, so it needs exactly what prepull needs. */
+export type StageEnv = PrepullEnv;
 
 export interface Staged {
   staged: StagedImage;

@@ -4,9 +4,9 @@
  * which source served what.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildImage, pushImage } from '../helpers/image.ts';
-import { startLoopbackRegistry, type LoopbackRegistry } from '../helpers/loopback-registry.ts';
-import { spegelNotFound, startProxy, type Proxy, type ProxiedRequest } from '../helpers/fault-proxy.ts';
+import type { LoopbackRegistry } from '../helpers/loopback-registry.ts';
+import { startProxiedImage, type ProxiedImage } from '../helpers/proxied-image.ts';
+import { spegelNotFound, type Proxy, type ProxiedRequest } from '../helpers/fault-proxy.ts';
 import { freePort } from '../helpers/ports.ts';
 import { must } from '../helpers/proc.ts';
 import { PullBed } from '../helpers/pull-bed.ts';
@@ -17,6 +17,7 @@ const STALL_AFTER_S = 2;
 
 describe('prepull under faults', () => {
   const dir = tempDir('ks-faults-');
+  let src: ProxiedImage;
   let registry: LoopbackRegistry;
   let mirror: Proxy;
   let upstream: Proxy;
@@ -40,19 +41,12 @@ describe('prepull under faults', () => {
   }
 
   beforeAll(async () => {
-    registry = await startLoopbackRegistry(dir, 'upstream');
-    image = `${registry.host}/kairos/faults:v1`;
-    await pushImage(undefined, await buildImage(`${dir}/img`, 3, 4 * MiB), image);
+    src = await startProxiedImage(dir, 'kairos/faults:v1', 3, 4 * MiB);
+    ({ registry, image, mirror, upstream } = src);
     const manifest = JSON.parse(await must('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${image}`])) as { layers: { digest: string; size: number }[] };
     big = manifest.layers.reduce((a, b) => (b.size > a.size ? b : a));
-    mirror = await startProxy(registry.url);
-    upstream = await startProxy(registry.url);
   });
-  afterAll(async () => {
-    await mirror?.close();
-    await upstream?.close();
-    await registry?.stop();
-  });
+  afterAll(() => src?.stop());
 
   function reset(rules: { mirror?: Parameters<Proxy['setRule']>[0]; upstream?: Parameters<Proxy['setRule']>[0] } = {}) {
     mirror.requests.length = 0;

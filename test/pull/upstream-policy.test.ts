@@ -5,9 +5,9 @@
  * upstream rate, and progress is logged while it runs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spegelNotFound, startProxy, type Proxy } from '../helpers/fault-proxy.ts';
-import { buildImage, pushImage } from '../helpers/image.ts';
-import { startLoopbackRegistry, type LoopbackRegistry } from '../helpers/loopback-registry.ts';
+import { spegelNotFound, type Proxy } from '../helpers/fault-proxy.ts';
+import type { LoopbackRegistry } from '../helpers/loopback-registry.ts';
+import { startProxiedImage, type ProxiedImage } from '../helpers/proxied-image.ts';
 import { run } from '../helpers/proc.ts';
 import { PullBed } from '../helpers/pull-bed.ts';
 import { AGENT } from '../helpers/agent.ts';
@@ -17,6 +17,7 @@ const MiB = 1024 * 1024;
 
 describe('upstream policy', () => {
   const dir = tempDir('ks-policy-');
+  let src: ProxiedImage;
   let registry: LoopbackRegistry;
   let mirror: Proxy;
   let upstream: Proxy;
@@ -33,17 +34,10 @@ describe('upstream policy', () => {
   }
 
   beforeAll(async () => {
-    registry = await startLoopbackRegistry(dir, 'reg');
-    image = `${registry.host}/kairos/policy:v1`;
-    await pushImage(undefined, await buildImage(`${dir}/img`, 2, Math.floor(3.5 * MiB)), image);
-    mirror = await startProxy(registry.url);
-    upstream = await startProxy(registry.url);
+    src = await startProxiedImage(dir, 'kairos/policy:v1', 2, Math.floor(3.5 * MiB));
+    ({ registry, image, mirror, upstream } = src);
   });
-  afterAll(async () => {
-    await mirror?.close();
-    await upstream?.close();
-    await registry?.stop();
-  });
+  afterAll(() => src?.stop());
 
   it('never, with an empty mirror: a clear failure, and nothing sent upstream', async () => {
     mirror.setRule((q) => spegelNotFound(q.url));
