@@ -134,18 +134,6 @@ export function list<T>(item: Parser<T>, opts: { nonEmpty?: boolean; unique?: bo
   };
 }
 
-/** A parser with a further check on the parsed value; `check` returns why it is wrong. */
-export function refine<T>(parse: Parser<T>, check: (v: T) => string | undefined): Parser<T> {
-  return (node, key, problems) => {
-    const v = parse(node, key, problems);
-    if (v === INVALID) return v;
-    const why = check(v);
-    if (why === undefined) return v;
-    problems.push({ at: node.loc, key, message: why });
-    return INVALID;
-  };
-}
-
 /** A nested settings block: absent means all of its defaults. */
 export function section<T>(parse: Parser<T>): Field<T> {
   return field(parse, () => {

@@ -18,10 +18,6 @@ const DIGEST = /^sha256:[a-f0-9]{64}$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 
-export function isDigest(s: string): boolean {
-  return DIGEST.test(s);
-}
-
 export function parseImageRef(text: string): ImageRef {
   const bad = (why: string) => new UsageError(`invalid image reference "${text}": ${why}`, 'write it as [registry/]repository[:tag][@sha256:digest], e.g. quay.io/kairos/ubuntu:24.04');
   let rest = text.trim();
