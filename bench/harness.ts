@@ -5,12 +5,24 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { buildImage, pushImage } from '../test/helpers/image.ts';
 import { startLoopbackRegistry, type LoopbackRegistry } from '../test/helpers/loopback-registry.ts';
 import { run } from '../test/helpers/proc.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 export const AGENT = path.join(ROOT, 'dist/kairos-spegel');
+
+/** The pull benchmarks' command line: `--runs`, `--layers`, `--layer-mib`. */
+export function imageBenchArgs(): { runs: number; layers: number; layerMiB: number } {
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, 'layer-mib': { type: 'string', default: '128' }, layers: { type: 'string', default: '8' } } });
+  return { runs: Number(values.runs), layers: Number(values.layers), layerMiB: Number(values['layer-mib']) };
+}
+
+/** The bench image, as BENCHMARKS.md describes it. */
+export function imageDescription(layers: number, layerMiB: number): string {
+  return `${layers} layers x ${layerMiB} MiB of random data (${((layers * layerMiB) / 1024).toFixed(2)} GiB), on a loopback docker-registry 2.8`;
+}
 
 export interface Sample {
   seconds: number;

@@ -5,15 +5,11 @@
 // Run: npm run bench:pull [-- --runs N --layer-mib M]
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { run } from '../test/helpers/proc.ts';
-import { AGENT, ROOT, alternate, benchBed, median, timed } from './harness.ts';
+import { AGENT, ROOT, alternate, benchBed, imageBenchArgs, imageDescription, median, timed } from './harness.ts';
 import { machine, writeSection } from './machine.ts';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, 'layer-mib': { type: 'string', default: '128' }, layers: { type: 'string', default: '8' } } });
-const RUNS = Number(values.runs);
-const LAYERS = Number(values.layers);
-const LAYER_MIB = Number(values['layer-mib']);
+const { runs: RUNS, layers: LAYERS, layerMiB: LAYER_MIB } = imageBenchArgs();
 
 const bed = await benchBed('pull', LAYERS, LAYER_MIB);
 try {
@@ -39,7 +35,7 @@ try {
   const body = [
     '## Pull: `prepull` against `skopeo copy`',
     '',
-    `Machine: ${machine()}. Image: ${LAYERS} layers x ${LAYER_MIB} MiB of random data (${((LAYERS * LAYER_MIB) / 1024).toFixed(2)} GiB), on a loopback docker-registry 2.8;`,
+    `Machine: ${machine()}. Image: ${imageDescription(LAYERS, LAYER_MIB)};`,
     `each tool into a fresh OCI layout on the same disk, ${RUNS} runs each, alternating; wall time and peak RSS by GNU time. ${skopeoVersion}.`,
     'Command: `npm run bench:pull` (bench/pull.ts).',
     '',

@@ -4,11 +4,11 @@
  * containerd. Taken from the config, else from the cloud-config's provider blocks, else
  * from what is installed or has run on disk.
  */
-import { access } from 'node:fs/promises';
 import type { DistroSetting } from '../config/agent-config.ts';
 import type { DistroHints } from '../config/load.ts';
 import { ConfigError, formatLocation } from '../errors.ts';
 import type { Root } from '../fs/root.ts';
+import { pathExists } from '../fs/path-exists.ts';
 
 export type Distro = 'k3s' | 'k0s' | 'containerd';
 
@@ -30,15 +30,6 @@ const ON_DISK: readonly [Distro, string][] = [
   ['k0s', '/usr/local/bin/k0s'],
 ];
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export async function detectDistro(setting: DistroSetting, hints: DistroHints, root: Root): Promise<DetectedDistro> {
   if (setting !== 'auto') return { distro: setting, reason: 'kairos-spegel.distro' };
   if (hints.k3s && hints.k0s) {
@@ -50,7 +41,7 @@ export async function detectDistro(setting: DistroSetting, hints: DistroHints, r
   if (hints.k3s) return { distro: 'k3s', reason: `k3s enabled at ${formatLocation(hints.k3s)}` };
   if (hints.k0s) return { distro: 'k0s', reason: `k0s enabled at ${formatLocation(hints.k0s)}` };
   for (const [distro, nodePath] of ON_DISK) {
-    if (await exists(root.path(nodePath))) return { distro, reason: `${nodePath} exists` };
+    if (await pathExists(root.path(nodePath))) return { distro, reason: `${nodePath} exists` };
   }
   return { distro: 'containerd', reason: 'no k3s or k0s found' };
 }

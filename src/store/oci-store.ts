@@ -9,6 +9,7 @@ import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/pr
 import path from 'node:path';
 import { AgentError, errnoCode } from '../errors.ts';
 import { writeFileAtomic } from '../fs/atomic-write.ts';
+import { pathExists } from '../fs/path-exists.ts';
 import type { Descriptor } from '../registry/manifest.ts';
 import { MEDIA_TYPES } from '../registry/manifest.ts';
 
@@ -44,8 +45,8 @@ export class OciStore {
     await mkdir(path.join(dir, 'blobs', 'sha256'), { recursive: true });
     await mkdir(path.join(dir, 'ingest'), { recursive: true });
     const layout = path.join(dir, 'oci-layout');
-    if (!(await exists(layout))) await writeFileAtomic(layout, '{"imageLayoutVersion":"1.0.0"}');
-    if (!(await exists(path.join(dir, 'index.json')))) await s.writeIndex({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests: [] });
+    if (!(await pathExists(layout))) await writeFileAtomic(layout, '{"imageLayoutVersion":"1.0.0"}');
+    if (!(await pathExists(path.join(dir, 'index.json')))) await s.writeIndex({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests: [] });
     return s;
   }
 
@@ -137,11 +138,3 @@ export class OciStore {
   }
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
