@@ -15,6 +15,7 @@ import { formatBytes } from '../src/config/units.ts';
 import { formatPretty } from '../src/log/pretty.ts';
 import { runAgent } from '../test/helpers/agent.ts';
 import { startContainerd, type Containerd } from '../test/helpers/containerd.ts';
+import { defaultContainerd } from '../test/helpers/peers.ts';
 import { buildImage, pushImage } from '../test/helpers/image.ts';
 import { kairosRelease, writeKairosImage } from '../test/helpers/kairos-image.ts';
 import { createNode, requireRoot, type TestNode } from '../test/helpers/netns.ts';
@@ -73,7 +74,7 @@ async function main(): Promise<number> {
     step("The node's files: containerd's config.toml (config_path set) and a cloud-config");
     mkdirSync(path.join(WORK, 'root/etc/containerd'), { recursive: true });
     writeFileSync(path.join(WORK, 'root/etc/containerd/config.toml'), `version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"\n`);
-    const cloudConfig = '#cloud-config\nkairos-spegel:\n  distro: containerd\n  mirror:\n    ports: [30020]\n';
+    const cloudConfig = `#cloud-config\nkairos-spegel:\n  distro: containerd\n  mirror:\n    ports: [30020]\n  containerd:\n    ctr: ${defaultContainerd().ctr}\n`;
     writeFileSync(path.join(WORK, 'root/oem/90_kairos-spegel.yaml'), cloudConfig);
     show(cloudConfig);
 

@@ -10,6 +10,7 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runAgent } from '../../test/helpers/agent.ts';
 import { startContainerd, type Containerd } from '../../test/helpers/containerd.ts';
+import { defaultContainerd } from '../../test/helpers/peers.ts';
 import { kairosRelease } from '../../test/helpers/kairos-image.ts';
 import { tcpOpen } from '../../test/helpers/netns.ts';
 import { startDaemon, waitFor, type Daemon, type RunResult } from '../../test/helpers/proc.ts';
@@ -60,7 +61,7 @@ export class SiteNode {
     const hostsDir = path.join(r, 'etc/containerd/certs.d');
     mkdirSync(path.join(r, 'oem'), { recursive: true });
     mkdirSync(path.join(hostsDir, opts.registry), { recursive: true });
-    writeFileSync(path.join(r, 'oem/90_kairos-spegel.yaml'), `#cloud-config\nkairos-spegel:\n  distro: containerd\n  mirror:\n    ports: [${MIRROR_PORT}]\n  upgrade:\n    kairos_agent: ${KAIROS_AGENT}\n`);
+    writeFileSync(path.join(r, 'oem/90_kairos-spegel.yaml'), `#cloud-config\nkairos-spegel:\n  distro: containerd\n  mirror:\n    ports: [${MIRROR_PORT}]\n  containerd:\n    ctr: ${defaultContainerd().ctr}\n  upgrade:\n    kairos_agent: ${KAIROS_AGENT}\n`);
     writeFileSync(path.join(r, 'etc/containerd/config.toml'), `version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"\n`);
     // The user's own file for a plain-HTTP registry: configure adds the mirror to it.
     writeFileSync(path.join(hostsDir, opts.registry, 'hosts.toml'), `server = "http://${opts.registry}"\n`);

@@ -25,8 +25,11 @@ const registry: Parser<MirroredRegistry> = (node, key, problems) => {
 };
 
 const mirror = object({
-  /** Ports Spegel's registry answers on at the node IP (chart: NodePort/hostPort 30020, older charts also 30021). */
-  ports: field(list(port, { nonEmpty: true, unique: true, what: 'ports' }), () => [30020]),
+  /**
+   * Ports Spegel's registry answers on at the node IP, in the order containerd tries them:
+   * the Helm chart's hostPort 30020 and NodePort 30021 (Spegel v0.7.x), as `spegel configuration` writes them.
+   */
+  ports: field(list(port, { nonEmpty: true, unique: true, what: 'ports' }), () => [30020, 30021]),
   dial_timeout: field(duration, 200),
   /** Empty: every registry (containerd `_default`, k3s `"*"`). */
   registries: field(list(registry, { unique: true, what: 'registries' }), () => []),
@@ -38,8 +41,8 @@ const containerd = object({
   hosts_dir: optional(absolutePath),
   /** containerd's config.toml, checked for known traps; default depends on the distribution. */
   config_file: optional(absolutePath),
-  /** Config version of the k0s drop-in: 3 for containerd 2.x (k0s 1.33+), 2 for containerd 1.7. */
-  config_version: field(oneOf([2, 3] as const), 3),
+  /** Form of the k0s drop-in: auto (from `k0s version`), 3 (k0s 1.36 and later, containerd 2), 2 (k0s 1.35 and earlier, containerd 1.7). */
+  config_version: field(oneOf(['auto', 2, 3] as const), 'auto'),
   /** containerd's socket, for seeding; default depends on the distribution. */
   socket: optional(absolutePath),
   /** The ctr command, for seeding ("ctr", "k3s ctr"); default depends on the distribution. */

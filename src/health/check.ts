@@ -13,6 +13,8 @@ import { hostOrigin, parseHostsFile, resolveRegistryHosts } from '../mirror/host
 import { renderK0sDropIn } from '../mirror/k0s-drop-in.ts';
 import { hostsTomlTargets, mirrorHosts } from '../mirror/plan.ts';
 import { DEFAULT_HOST_DIR } from '../mirror/registry-name.ts';
+import { containerdVersion } from '../node/containerd-version.ts';
+import { k0sDropInVersion } from '../node/k0s-version.ts';
 import { detectNodeIp, type NodeIp } from '../node/node-ip.ts';
 import { probeEndpoint, type EndpointProbe, type TlsFiles } from './probe.ts';
 
@@ -29,6 +31,8 @@ export interface HealthReport {
   exit_code: 0 | 1 | 2;
   distro: string;
   node_ip?: string;
+  /** The running containerd's version, which decides how its config is read; null (with why) when it could not be asked. */
+  containerd: { version: string | null; reason?: string };
   endpoints: EndpointProbe[];
   config: ConfigFileState[];
   warnings: Finding[];
@@ -78,7 +82,7 @@ async function expectHostsToml(ctx: NodeContext, root: Root, nodeIp: NodeIp): Pr
   }
   if (ctx.layout.k0sDropIn !== undefined) {
     const text = await readText(root, ctx.layout.k0sDropIn);
-    const expected = renderK0sDropIn(ctx.layout.hostsDir, ctx.agent.containerd.config_version);
+    const expected = renderK0sDropIn(ctx.layout.hostsDir, (await k0sDropInVersion(ctx.agent.containerd.config_version)).version);
     config.push({ file: ctx.layout.k0sDropIn, state: text === undefined ? 'missing' : text === expected ? 'current' : 'stale' });
   }
   return { config, endpoints: wanted.map((url) => ({ url })) };
@@ -113,12 +117,14 @@ async function expectK3s(ctx: NodeContext, root: Root, nodeIp: NodeIp): Promise<
 
 export async function checkHealth(ctx: NodeContext, root: Root): Promise<HealthReport> {
   const reasons: string[] = [];
-  const warnings = await findTraps(root, ctx.layout);
+  const asked = await containerdVersion(root, ctx.layout.socket, ctx.layout.ctr);
+  const containerd = asked.version ? { version: asked.version.text } : { version: null, reason: asked.reason };
+  const warnings = await findTraps(root, ctx.layout, asked.version);
   let nodeIp: NodeIp;
   try {
     nodeIp = await detectNodeIp({ nodeIp: ctx.agent.node_ip, iface: ctx.agent.interface, waitMs: 0 });
   } catch (err) {
-    return { status: 'unhealthy', exit_code: 2, distro: ctx.distro.distro, endpoints: [], config: [], warnings, reasons: [errorMessage(err)] };
+    return { status: 'unhealthy', exit_code: 2, distro: ctx.distro.distro, containerd, endpoints: [], config: [], warnings, reasons: [errorMessage(err)] };
   }
   const exp = ctx.layout.distro === 'k3s' ? await expectK3s(ctx, root, nodeIp) : await expectHostsToml(ctx, root, nodeIp);
   const endpoints = await Promise.all(
@@ -137,6 +143,7 @@ export async function checkHealth(ctx: NodeContext, root: Root): Promise<HealthR
     exit_code: status === 'healthy' ? 0 : status === 'degraded' ? 1 : 2,
     distro: ctx.distro.distro,
     node_ip: nodeIp.ip,
+    containerd,
     endpoints,
     config: exp.config,
     warnings,

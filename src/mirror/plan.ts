@@ -10,6 +10,7 @@ import type { Root } from '../fs/root.ts';
 import { urlHost } from '../node/ip-address.ts';
 import type { NodeIp } from '../node/node-ip.ts';
 import { mergeHostsToml, type MirrorHost } from './hosts-toml.ts';
+import { k0sDropInVersion, type DropInVersion } from '../node/k0s-version.ts';
 import { renderK0sDropIn } from './k0s-drop-in.ts';
 import type { Layout } from './layout.ts';
 import { mergeRegistriesYaml } from './registries-yaml.ts';
@@ -84,18 +85,23 @@ export interface Plan {
   files: PlannedFile[];
   /** Registry directories without hosts.toml that hide `_default` from containerd. */
   shadowing: string[];
+  /** k0s: the drop-in's form and what decided it. */
+  k0sDropIn?: { version: DropInVersion; from: string };
 }
 
 export async function planMirrorConfig(input: PlanInput): Promise<Plan> {
   const { root, layout, agent, nodeIp } = input;
   const files: PlannedFile[] = [];
   let shadowing: string[] = [];
+  let k0sDropIn: Plan['k0sDropIn'];
   if (layout.registriesYaml !== undefined) {
     const names = agent.mirror.registries.length === 0 ? ['*'] : agent.mirror.registries.map((r) => (r.host === DEFAULT_HOST_DIR ? '*' : r.host));
     files.push(await plannedFile(root, layout.registriesYaml, (before) => mergeRegistriesYaml(before, names, layout.registriesYaml!)));
   }
   if (layout.k0sDropIn !== undefined) {
-    files.push(await plannedFile(root, layout.k0sDropIn, () => ({ text: renderK0sDropIn(layout.hostsDir, agent.containerd.config_version) })));
+    const form = await k0sDropInVersion(agent.containerd.config_version);
+    files.push(await plannedFile(root, layout.k0sDropIn, () => ({ text: renderK0sDropIn(layout.hostsDir, form.version) })));
+    k0sDropIn = form;
   }
   if (layout.writesHostsToml && nodeIp !== undefined) {
     const hosts = mirrorHosts(agent, nodeIp);
@@ -106,5 +112,5 @@ export async function planMirrorConfig(input: PlanInput): Promise<Plan> {
       files.push(await plannedFile(root, nodePath, (before) => mergeHostsToml(before, hosts, nodePath, t.server)));
     }
   }
-  return { files, shadowing };
+  return { files, shadowing, ...(k0sDropIn ? { k0sDropIn } : {}) };
 }

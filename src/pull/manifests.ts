@@ -7,9 +7,10 @@
 import { createHash } from 'node:crypto';
 import { errorMessage } from '../errors.ts';
 import { RegistryError, isRegistryError } from '../registry/errors.ts';
-import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, parseManifest, type Manifest } from '../registry/manifest.ts';
+import { isManifestMediaType, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, parseManifest, type Descriptor, type Manifest } from '../registry/manifest.ts';
 import { formatImageRef, type ImageRef } from '../registry/reference.ts';
 import { send, statusError, type Source } from '../registry/source.ts';
+import type { OciStore } from '../store/oci-store.ts';
 import { walkSources, type WalkContext } from './source-walker.ts';
 
 export interface FetchedManifest {
@@ -17,8 +18,8 @@ export interface FetchedManifest {
   mediaType: string;
   bytes: Buffer;
   manifest: Manifest;
-  /** Who served it. */
-  source: Source;
+  /** Who served it; undefined when the store already held it. */
+  source?: Source;
 }
 
 function header(v: string | string[] | undefined): string | undefined {
@@ -102,4 +103,59 @@ export async function fetchManifest(ctx: WalkContext, ref: ImageRef, digest: str
     const manifest = parseManifest(bytes, header(res.headers['content-type']), `${what} from ${s.origin}`);
     return { digest, mediaType: manifest.mediaType, bytes, manifest, source: s };
   });
+}
+
+/**
+ * Everything an index names besides the chosen platform's image: the other platforms'
+ * manifests, attestation manifests (platform unknown/unknown), nested indexes, and the
+ * config of each of those image manifests. containerd 2 fetches all of them by default
+ * (`ctr content fetch` and `ctr images pull` without --skip-metadata, and so a peer's pull
+ * through Spegel), so a node that seeds or serves the image must hold them. Their layers
+ * (in-toto statements, other platforms' file systems) are not fetched: nobody asks.
+ */
+export interface IndexMetadata {
+  /** Manifests and nested indexes, verified. */
+  manifests: FetchedManifest[];
+  /** Blobs they name that a metadata fetch takes too: each image manifest's config, and index entries that are not manifests. */
+  blobs: Descriptor[];
+}
+
+/** Bounds the walk: real indexes name tens of manifests, not thousands. */
+const MAX_INDEX_ENTRIES = 1024;
+
+export async function fetchIndexMetadata(
+  ctx: WalkContext,
+  ref: ImageRef,
+  index: FetchedManifest,
+  chosen: string,
+  store: OciStore,
+  onBytes: (s: Source, n: number) => void,
+): Promise<IndexMetadata> {
+  const out: IndexMetadata = { manifests: [], blobs: [] };
+  const seen = new Set([index.digest, chosen]);
+  // Level by level, each level's manifests at once: an index names them all up front.
+  let level: Descriptor[] = index.manifest.kind === 'index' ? index.manifest.manifests : [];
+  while (level.length > 0) {
+    const wanted: Descriptor[] = [];
+    for (const d of level) {
+      if (seen.has(d.digest)) continue;
+      seen.add(d.digest);
+      if (seen.size > MAX_INDEX_ENTRIES) throw new RegistryError('E_MANIFEST', `${formatImageRef(ref)}: the index names more than ${MAX_INDEX_ENTRIES} manifests`);
+      if (!isManifestMediaType(d.mediaType)) out.blobs.push(d);
+      else if (d.size > MAX_MANIFEST_BYTES) throw new RegistryError('E_MANIFEST', `${formatImageRef(ref)}: index entry ${d.digest} claims ${d.size} bytes; a manifest is at most ${MAX_MANIFEST_BYTES}`);
+      else wanted.push(d);
+    }
+    const fetched = await Promise.all(wanted.map(async (d) => (await storedManifest(store, d)) ?? (await fetchManifest(ctx, ref, d.digest, onBytes))));
+    out.manifests.push(...fetched);
+    out.blobs.push(...fetched.flatMap((m) => (m.manifest.kind === 'image' ? [m.manifest.config] : [])));
+    level = fetched.flatMap((m) => (m.manifest.kind === 'index' ? m.manifest.manifests : []));
+  }
+  return out;
+}
+
+/** A manifest an earlier pull already stored (blobs are verified before they are stored). */
+async function storedManifest(store: OciStore, d: Descriptor): Promise<FetchedManifest | undefined> {
+  if (!(await store.hasBlob(d.digest, d.size))) return undefined;
+  const bytes = await store.readBlob(d.digest);
+  return { digest: d.digest, mediaType: d.mediaType, bytes, manifest: parseManifest(bytes, d.mediaType, `${store.dir} ${d.digest}`) };
 }

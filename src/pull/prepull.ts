@@ -18,7 +18,7 @@ import { ANNOTATIONS, OciStore } from '../store/oci-store.ts';
 import { PendingImage } from '../store/pending-image.ts';
 import { TransferStats, type ByRole } from '../store/transfer-stats.ts';
 import { downloadBlob } from './blob-download.ts';
-import { fetchManifest, resolveDigest } from './manifests.ts';
+import { fetchIndexMetadata, fetchManifest, resolveDigest, type IndexMetadata } from './manifests.ts';
 import { Progress, type ProgressOptions } from './progress.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { Slots } from './slots.ts';
@@ -115,29 +115,37 @@ export async function prepull(env: PrepullEnv, req: PrepullRequest): Promise<Pre
     const top = await fetchManifest(walk, req.ref, digest, (s, n) => count(s.role, n));
     let image = top;
     let index: typeof top | undefined;
+    let metadata: IndexMetadata = { manifests: [], blobs: [] };
     if (top.manifest.kind === 'index') {
       index = top;
       const chosen = selectPlatform(top.manifest, req.platform, formatImageRef({ ...req.ref, digest }));
       image = await fetchManifest(walk, req.ref, chosen.digest, (s, n) => count(s.role, n));
+      metadata = await fetchIndexMetadata(walk, req.ref, top, chosen.digest, store, (s, n) => count(s.role, n));
     }
     if (image.manifest.kind !== 'image') throw new Error(`internal: ${image.digest} is not an image manifest`);
     const blobs = [image.manifest.config, ...image.manifest.layers];
     const size = blobs.reduce((s, b) => s + b.size, 0);
+    // The image's blobs, then the metadata blobs the index names (other platforms' configs), each once.
+    const wanted = new Map([...blobs, ...metadata.blobs].map((b) => [b.digest, b]));
 
     const missing: Descriptor[] = [];
     let presentBytes = 0;
-    for (const b of blobs) {
+    let totalBytes = 0;
+    for (const b of wanted.values()) {
+      totalBytes += b.size;
       if (await store.hasBlob(b.digest, b.size)) presentBytes += b.size;
       else missing.push(b);
     }
-    await ensureFreeSpace(store.dir, size - presentBytes, agent.store.free_space_margin);
+    await ensureFreeSpace(store.dir, totalBytes - presentBytes, agent.store.free_space_margin);
 
-    const pending = new PendingImage(refName, index ? [index, image] : [image], missing.map((b) => b.digest));
+    const manifests = [...(index ? [index] : []), image, ...metadata.manifests];
+    const pending = new PendingImage(refName, manifests, missing.map((b) => b.digest));
     env.onPending?.(pending);
-    const layers = { present: blobs.length - missing.length, downloaded: 0 };
+    const imageBlobs = new Set(blobs.map((b) => b.digest));
+    const layers = { present: blobs.filter((b) => !missing.includes(b)).length, downloaded: 0 };
     const limiter = agent.pull.upstream_rate_limit > 0 ? new RateLimiter(agent.pull.upstream_rate_limit) : undefined;
     const upstreamSlots = new Slots(agent.pull.upstream_parallel);
-    progress.start(refName, size, presentBytes);
+    progress.start(refName, totalBytes, presentBytes);
     try {
       // Largest first: the long transfers start early and overlap the short ones.
       await pool(
@@ -156,8 +164,8 @@ export async function prepull(env: PrepullEnv, req: PrepullRequest): Promise<Pre
             },
             desc,
           );
-          if (r === 'downloaded') layers.downloaded++;
-          else layers.present++;
+          // Metadata blobs (other platforms' configs) are not the image's layers.
+          if (imageBlobs.has(desc.digest)) layers[r === 'downloaded' ? 'downloaded' : 'present']++;
           pending.landed(desc.digest);
         },
       );
@@ -166,7 +174,8 @@ export async function prepull(env: PrepullEnv, req: PrepullRequest): Promise<Pre
       pending.abandon();
     }
 
-    await store.putBlob(image.digest, image.bytes);
+    // Manifests after their blobs, nested indexes after their manifests (deepest level first), the index, then index.json.
+    for (const m of [image, ...[...metadata.manifests].reverse()]) await store.putBlob(m.digest, m.bytes);
     if (index) await store.putBlob(index.digest, index.bytes);
     const manifest: Descriptor = { mediaType: image.mediaType, digest: image.digest, size: image.bytes.length };
     await store.putImage(refName, manifest, {

@@ -14,6 +14,11 @@ export const MEDIA_TYPES = {
 
 export const MANIFEST_ACCEPT = Object.values(MEDIA_TYPES).join(', ');
 
+/** Whether a descriptor names a manifest or an index (fetched from /manifests/, not /blobs/). */
+export function isManifestMediaType(mediaType: string): boolean {
+  return (Object.values(MEDIA_TYPES) as string[]).includes(mediaType);
+}
+
 const INDEX_TYPES: readonly string[] = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerList];
 const IMAGE_TYPES: readonly string[] = [MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest];
 

@@ -22,10 +22,10 @@ export async function collectGarbage(store: OciStore, stats: TransferStats, keep
   const kept = images.slice(0, keep);
   const removed = images.slice(keep);
   if (removed.length > 0) await store.removeImages(removed.map((i) => i.ref));
-  const live = new Set<string>(kept.flatMap((i: StoredImage) => [i.manifest.digest, ...(i.indexDigest ? [i.indexDigest] : []), ...i.blobs.map((b) => b.digest)]));
+  const live = new Set<string>(kept.flatMap((i: StoredImage) => [i.manifest, ...(i.index ? [i.index] : []), ...i.metadata, ...i.blobs].map((b) => b.digest)));
   let blobsDeleted = 0;
   let bytesFreed = 0;
-  const sizes = new Map(images.flatMap((i) => i.blobs.map((b) => [b.digest, b.size] as const)));
+  const sizes = new Map(images.flatMap((i) => [...i.blobs, ...i.metadata].map((b) => [b.digest, b.size] as const)));
   for (const digest of await store.listBlobs()) {
     if (live.has(digest)) continue;
     await store.removeBlob(digest);

@@ -1,16 +1,19 @@
 /**
  * The store as a read-only registry on 127.0.0.1, for the moment containerd pulls an image
  * from it (seeding): the distribution API's GET/HEAD of manifests by tag or digest and of
- * blobs by digest, answered from index.json and blobs/. The `ns` parameter names the
- * registry a tag belongs to. An image still downloading is offered too: its manifests
+ * blobs by digest, answered from index.json and blobs/: for an image chosen from an index,
+ * the index, every manifest and config it names, and the chosen platform's layers, which is
+ * what containerd 2 fetches by default. The `ns` parameter names the registry a tag belongs to. An image still downloading is offered too: its manifests
  * from memory, and a request for one of its blobs is answered once the blob has landed.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ANNOTATIONS, type OciStore } from './oci-store.ts';
+import { listImages, storedManifests } from './images.ts';
+import type { OciStore } from './oci-store.ts';
 import type { PendingImage } from './pending-image.ts';
+import { TransferStats } from './transfer-stats.ts';
 
 export interface StoreServer {
   /** host:port */
@@ -25,18 +28,16 @@ interface Found {
   mediaType: string;
 }
 
+/** A manifest by tag (the image's top one) or by digest (any manifest a stored image holds). */
 async function manifestFor(store: OciStore, registry: string, repo: string, ref: string): Promise<Found | undefined> {
-  const index = await store.readIndex();
-  for (const d of index.manifests) {
-    const a = d.annotations ?? {};
-    const name = a[ANNOTATIONS.refName] ?? '';
-    const top = a[ANNOTATIONS.indexDigest] ? { digest: a[ANNOTATIONS.indexDigest]!, mediaType: a[ANNOTATIONS.indexMediaType] ?? 'application/vnd.oci.image.index.v1+json' } : { digest: d.digest, mediaType: d.mediaType };
-    if (ref.startsWith('sha256:')) {
-      if (ref === d.digest) return { digest: d.digest, mediaType: d.mediaType };
-      if (ref === top.digest) return top;
-    } else if (name === `${registry}/${repo}:${ref}`) {
-      return top;
+  for (const image of await listImages(store, await TransferStats.load(store.dir))) {
+    const manifests = storedManifests(image);
+    if (!ref.startsWith('sha256:')) {
+      if (image.ref === `${registry}/${repo}:${ref}`) return manifests[0];
+      continue;
     }
+    const found = manifests.find((d) => d.digest === ref);
+    if (found) return found;
   }
   return undefined;
 }

@@ -11,6 +11,12 @@
  * containerd unpack it then (CRI does so on demand), so the node keeps one compressed
  * copy of a multi-GB upgrade image instead of also an unpacked one.
  *
+ * With `--all-metadata` containerd takes, for an index, every manifest and config it
+ * names (the other platforms' and the attestation manifests too) and the chosen
+ * platform's layers. containerd 2 does so by default (the flag is kept, hidden, for
+ * compatibility), and so does a peer's pull through Spegel, which asks this node for
+ * them; containerd 1.x needs the flag. The store holds exactly that set.
+ *
  * A command that downloads starts seeding as soon as the manifests are known: containerd
  * then takes each blob the moment it lands, so peers can fetch it from this node while
  * the rest still downloads.
@@ -42,7 +48,7 @@ export interface SeedEnv {
   layout: Layout;
   store: OciStore;
   log: Logger;
-  /** os/arch[/variant] of the stored image: the store holds only that platform's manifest. */
+  /** os/arch[/variant] of the stored image: the store holds only that platform's layers. */
   platform: string;
 }
 
@@ -71,7 +77,7 @@ async function seed(env: SeedEnv, ref: string, digest: string, pending?: Pending
     await mkdir(path.join(hostsDir, registry));
     await writeFile(path.join(hostsDir, registry, 'hosts.toml'), `server = "http://${server.address}"\n\n[host."http://${server.address}"]\n  capabilities = ["pull", "resolve"]\n`);
     const [cmd, ...pre] = env.layout.ctr;
-    const args = [...pre, '--address', socket, '-n', NAMESPACE, 'content', 'fetch', '--platform', env.platform, '--hosts-dir', hostsDir, ref];
+    const args = [...pre, '--address', socket, '-n', NAMESPACE, 'content', 'fetch', '--platform', env.platform, '--all-metadata', '--hosts-dir', hostsDir, ref];
     try {
       await promisify(execFile)(cmd!, args, { maxBuffer: 16 * 1024 * 1024, ...(signal ? { signal } : {}) });
     } catch (err) {
@@ -90,7 +96,7 @@ async function seed(env: SeedEnv, ref: string, digest: string, pending?: Pending
 
 /** Seeds an image the store holds completely. */
 export function seedImage(env: SeedEnv, image: StoredImage): Promise<SeedResult | undefined> {
-  return seed(env, image.ref, image.indexDigest ?? image.manifest.digest);
+  return seed(env, image.ref, (image.index ?? image.manifest).digest);
 }
 
 /**

@@ -40,7 +40,7 @@ describe('configure', () => {
     const root = nodeRoot('kairos-spegel:\n  node_ip: 10.1.2.3\n', { [HOSTS]: USER_HOSTS });
     const r = await runAgent(['--root', root, 'configure', '--dry-run', '--log-level', 'error']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`--- /etc/containerd/certs.d/_default/hosts.toml\n+++ /etc/containerd/certs.d/_default/hosts.toml\n@@ -1,3 +1,8 @@\n+# managed by kairos-spegel\n+[host.'http://10.1.2.3:30020']`);
+    expect(r.stdout).toContain(`--- /etc/containerd/certs.d/_default/hosts.toml\n+++ /etc/containerd/certs.d/_default/hosts.toml\n@@ -1,3 +1,13 @@\n+# managed by kairos-spegel\n+[host.'http://10.1.2.3:30020']`);
     expect(read(root, HOSTS)).toBe(USER_HOSTS);
     expect(readdirSync(path.join(root, 'etc/containerd/certs.d/_default'))).toEqual(['hosts.toml']);
   });
@@ -59,7 +59,7 @@ describe('configure', () => {
     });
     const r = await runAgent(['--root', root, 'configure']);
     expect(r.code).toBe(0);
-    expect(Object.keys((TOML.parse(read(root, 'etc/containerd/certs.d/ghcr.io/hosts.toml')) as any).host)).toEqual(['http://10.1.2.3:30020']);
+    expect(Object.keys((TOML.parse(read(root, 'etc/containerd/certs.d/ghcr.io/hosts.toml')) as any).host)).toEqual(['http://10.1.2.3:30020', 'http://10.1.2.3:30021']);
     expect(r.stdout).toMatch(/registry directory without hosts.toml: containerd uses it for quay.io instead of _default/);
     expect(existsSync(path.join(root, 'etc/containerd/certs.d/quay.io/hosts.toml'))).toBe(false);
   });
@@ -73,7 +73,7 @@ describe('configure', () => {
   });
 
   it('k0s: the containerd drop-in at boot (no node IP needed), hosts.toml once the network is up', async () => {
-    const root = nodeRoot('k0s:\n  enabled: true\nkairos-spegel:\n  interface: nonexistent0\n  wait_for_ip: 300ms\n');
+    const root = nodeRoot('k0s:\n  enabled: true\nkairos-spegel:\n  interface: nonexistent0\n  wait_for_ip: 300ms\n  containerd: {config_version: 3}\n');
     const boot = await runAgent(['--root', root, '--json', 'configure', '--stage', 'boot']);
     expect(boot.code, boot.stderr).toBe(0);
     expect(JSON.parse(boot.stdout).files).toEqual([{ path: '/etc/k0s/containerd.d/spegel.toml', action: 'created' }]);
@@ -87,7 +87,7 @@ describe('configure', () => {
     expect(network.stdout).toContain('set kairos-spegel.node_ip');
   });
 
-  it('k0s with containerd 1.7: a version 2 drop-in', async () => {
+  it('k0s with containerd 1.7 (k0s 1.35 and earlier): a version 2 drop-in', async () => {
     const root = nodeRoot('kairos-spegel:\n  distro: k0s\n  containerd: {config_version: 2, hosts_dir: /etc/k0s/certs.d}\n');
     expect((await runAgent(['--root', root, 'configure', '--stage', 'boot'])).code).toBe(0);
     expect(TOML.parse(read(root, 'etc/k0s/containerd.d/spegel.toml'))).toEqual({

@@ -1,5 +1,5 @@
 /**
- * configure + real containerd + real registries: containerd pulls through the
+ * configure + real containerd (each of the matrix) + real registries: containerd pulls through the
  * mirror that configure wrote (the mirror is a second docker-registry in proxy
  * mode, standing in for the node's Spegel), falls back to the registry when the
  * mirror is down, and a user's own hosts.toml for the registry is kept and works.
@@ -11,6 +11,7 @@ import { runAgent } from '../helpers/agent.ts';
 import { startContainerd, type Containerd } from '../helpers/containerd.ts';
 import { buildImage, pushImage } from '../helpers/image.ts';
 import { createNode, type TestNode } from '../helpers/netns.ts';
+import { containerdMatrix } from '../helpers/peers.ts';
 import { must } from '../helpers/proc.ts';
 import { startRegistry, type Registry } from '../helpers/registry.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -18,7 +19,7 @@ import { tempDir } from '../helpers/tmp.ts';
 const UPSTREAM = '127.0.0.1:5101';
 const NS_PARAM = `ns=${encodeURIComponent(UPSTREAM)}`;
 
-describe('configure with real containerd and registries', () => {
+describe.each(containerdMatrix())('configure with real $label and registries', (build) => {
   const dir = tempDir('ks-e2e-');
   const root = path.join(dir, 'root');
   const hostsDir = path.join(root, 'etc/containerd/certs.d');
@@ -55,7 +56,7 @@ describe('configure with real containerd and registries', () => {
     writeFileSync(path.join(root, 'oem/90_custom.yaml'), '#cloud-config\nkairos-spegel:\n  distro: containerd\n');
     const r = await runAgent(['--root', root, 'configure'], { node });
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    ctd = await startContainerd(node, dir, hostsDir);
+    ctd = await startContainerd(node, dir, hostsDir, { build });
   });
 
   afterAll(async () => {

@@ -1,10 +1,11 @@
 /**
  * A recording, fault-injecting HTTP proxy in front of a real registry: every request is
  * logged (time, path, headers, bytes sent), and a rule can answer with a status (Spegel's
- * 404 body, 429 with Retry-After), or make the body stall, reset, pause or carry a wrong
- * byte after a given number of bytes. Runs in the test process on 127.0.0.1.
+ * 404 body, 429 with Retry-After), hold a request until the test lets it through, or make
+ * the body stall, reset, pause or carry a wrong byte after a given number of bytes. Runs
+ * in the test process on 127.0.0.1.
  */
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 export interface ProxiedRequest {
@@ -25,6 +26,8 @@ export interface ProxiedRequest {
 export type FaultAction =
   | { kind: 'pass' }
   | { kind: 'status'; status: number; body?: string; headers?: Record<string, string> }
+  /** Forwarded only once `until` resolves: a transfer that waits for an event of the test. */
+  | { kind: 'hold'; until: Promise<void> }
   | { kind: 'stall'; afterBytes: number }
   | { kind: 'reset'; afterBytes: number; corruptAt?: number }
   | { kind: 'corrupt'; atByte: number }
@@ -66,6 +69,13 @@ export async function startProxy(target: string, initial?: FaultRule): Promise<P
       rec.endedAt = performance.now();
       return;
     }
+    if (action.kind === 'hold') {
+      void action.until.then(() => forward(req, res, rec, action));
+      return;
+    }
+    forward(req, res, rec, action);
+  });
+  const forward = (req: IncomingMessage, res: ServerResponse, rec: ProxiedRequest, action: FaultAction) => {
     const headers = { ...req.headers, host: t.host };
     const up = httpRequest({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers }, (ures) => {
       rec.status = ures.statusCode;
@@ -116,7 +126,7 @@ export async function startProxy(target: string, initial?: FaultRule): Promise<P
       up.destroy();
       rec.endedAt ??= performance.now();
     });
-  });
+  };
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));

@@ -5,12 +5,13 @@
  * server in hosts.toml.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildImage, buildMultiArchImage, pushImage } from '../helpers/image.ts';
+import { runAgent } from '../helpers/agent.ts';
+import { buildBuildxIndex, buildImage, buildMultiArchImage, pushImage } from '../helpers/image.ts';
 import { startLoopbackRegistry, type LoopbackRegistry } from '../helpers/loopback-registry.ts';
 import { startProxy, type Proxy } from '../helpers/fault-proxy.ts';
 import { PullBed } from '../helpers/pull-bed.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
 describe('platforms and names', () => {
@@ -49,6 +50,39 @@ describe('platforms and names', () => {
     expect(index.manifests[0]!.digest).toBe(multi[arch]);
     expect(index.manifests[0]!.annotations['io.kairos-spegel.index.digest']).toBe(r.json!.digest);
     b.verifyBlobs();
+  });
+
+  it("a buildx index: the store keeps every manifest and config, not the other platform's layers or the attestations'; gc keeps them; a store without them gets them back", async () => {
+    const buildx = await buildBuildxIndex(`${dir}/buildx`);
+    await pushImage(undefined, buildx.ref, `${registry.host}/kairos/buildx:v1`, { all: true });
+    const layout = `${dir}/buildx/layout`;
+    const read = <T>(d: string) => JSON.parse(readFileSync(path.join(layout, 'blobs/sha256', d.slice(7)), 'utf8')) as T;
+    const entries = read<{ manifests: { digest: string; platform: { architecture: string } }[] }>(buildx.index).manifests;
+    const metadata = entries.flatMap((m) => [m.digest, read<{ config: { digest: string } }>(m.digest).config.digest]);
+    const otherLayers = entries.filter((m) => m.platform.architecture !== 'amd64').flatMap((m) => read<{ layers: { digest: string }[] }>(m.digest).layers.map((l) => l.digest));
+    const held = (b: PullBed) => new Set(readdirSync(path.join(b.store, 'blobs/sha256')).map((n) => `sha256:${n}`));
+
+    const b = bed();
+    b.hosts(registry.host, []);
+    const first = await b.prepull([`${registry.host}/kairos/buildx:v1`, '--platform', 'linux/amd64']);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    expect(first.json!.layers).toEqual({ present: 0, downloaded: 2 }); // config and layer: metadata blobs are not counted
+    for (const d of [buildx.index, ...metadata]) expect(held(b), d).toContain(d);
+    for (const d of otherLayers) expect(held(b), d).not.toContain(d);
+    b.verifyBlobs();
+
+    const gc = await runAgent(['--root', b.root, '--json', 'gc']);
+    expect(gc.code, gc.stdout + gc.stderr).toBe(0);
+    for (const d of [buildx.index, ...metadata]) expect(held(b), d).toContain(d);
+
+    // A store written before the index's metadata was kept: the next prepull adds it, downloading no layer.
+    const amd64 = entries.find((m) => m.platform.architecture === 'amd64')!.digest;
+    const image = [amd64, read<{ config: { digest: string } }>(amd64).config.digest];
+    for (const d of metadata.filter((d) => !image.includes(d))) rmSync(path.join(b.store, 'blobs/sha256', d.slice(7)));
+    const again = await b.prepull([`${registry.host}/kairos/buildx:v1`, '--platform', 'linux/amd64']);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.json!.layers.downloaded).toBe(0);
+    for (const d of metadata) expect(held(b), d).toContain(d);
   });
 
   it("defaults to the node's own platform", async () => {

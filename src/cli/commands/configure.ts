@@ -4,6 +4,7 @@ import { EXIT_OK, UsageError } from '../../errors.ts';
 import { writeFileAtomic } from '../../fs/atomic-write.ts';
 import { findTraps } from '../../mirror/containerd-config.ts';
 import { planMirrorConfig, type PlannedFile } from '../../mirror/plan.ts';
+import { containerdVersion } from '../../node/containerd-version.ts';
 import { detectNodeIp, type NodeIp } from '../../node/node-ip.ts';
 import { unifiedDiff } from '../../util/unified-diff.ts';
 import type { CommandRun } from '../command.ts';
@@ -35,7 +36,8 @@ export const run: CommandRun = async ({ global, options, log, out }) => {
   }
 
   const plan = await planMirrorConfig({ root: global.root, layout: ctx.layout, agent: ctx.agent, nodeIp });
-  const traps = await findTraps(global.root, ctx.layout);
+  if (plan.k0sDropIn) log.info({ version: plan.k0sDropIn.version, from: plan.k0sDropIn.from }, `k0s drop-in: version ${plan.k0sDropIn.version} form (${plan.k0sDropIn.from})`);
+  const traps = await findTraps(global.root, ctx.layout, (await containerdVersion(global.root, ctx.layout.socket, ctx.layout.ctr)).version);
   for (const t of traps) log.warn({ file: t.file, ...(t.key ? { key: t.key } : {}), fix: t.fix }, `${t.key ?? t.file} ${t.message}`);
   for (const dir of plan.shadowing) {
     log.warn(

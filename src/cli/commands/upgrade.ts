@@ -48,7 +48,7 @@ export const run: CommandRun = async ({ global, options, positionals, log, out }
     const { staged, image, prepulled } = stagedImage;
 
     const state = await readState(stateFile);
-    const topDigest = image.indexDigest ?? image.manifest.digest;
+    const topDigest = (image.index ?? image.manifest).digest;
     if (seeding && (prepulled || state.seeded[image.ref]?.digest !== topDigest)) {
       try {
         await seeding.finish(image);
