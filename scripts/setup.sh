@@ -106,7 +106,7 @@ build_peer() {
 }
 
 if ! command -v go >/dev/null; then
-  echo "setup.sh: go is missing; install Go $MIN_GO or later (the pinned peers need go $NEED_GO, which Go $MIN_GO+ fetches as $TOOLCHAIN if it is older)" >&2
+  echo "setup.sh: go is missing; install Go $MIN_GO or later: the pinned peers need go $NEED_GO, and a Go older than that (but at least $MIN_GO) fetches $TOOLCHAIN for them" >&2
   exit 1
 fi
 GO_VERSION="$(go env GOVERSION | sed 's/^go//')"
