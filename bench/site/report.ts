@@ -11,8 +11,8 @@ export function siteMarkdown(r: SiteReport, machine: string, command: string, ch
   lines.push(`Machine: ${machine}. Command (as root, from a clean clone): \`${command}\`.`);
   lines.push('');
   lines.push(
-    `${o.nodes} nodes, each a network namespace on a LAN bridge (tbf ${o.lanRate} both ways), with its own containerd, kairos-spegel, and a Spegel stand-in ` +
-      `(bench/site/spegel-standin.ts: Spegel's mirror API from reference/spegel.md §2 over a static peer list). The upstream registry (docker-registry) sits behind a WAN link ` +
+    `${o.nodes} nodes, each a network namespace on a LAN bridge (tbf ${o.lanRate} both ways), with its own ${r.versions.containerd}, kairos-spegel, and Spegel ${r.versions.spegel} ` +
+      `(\`spegel registry\` on the node IP's port 30020, libp2p bootstrapped over HTTP from another node, no Kubernetes). The upstream registry (docker-registry) sits behind a WAN link ` +
       `of ${r.wan.rate}${r.wan.delayMs > 0 ? ` and ${r.wan.delayMs} ms each way` : ''}${r.wan.note ? ` (${r.wan.note})` : ''}. ` +
       `Upgrade image: ${mb(r.image.size)} compressed, layers ${r.image.layers.map(mb).join(', ')} (zstd, incompressible payload). ` +
       'WAN bytes: the router\'s WAN interface counters, both directions; per node: an nftables counter of WAN bytes to the node and its bridge port\'s counters.',
@@ -28,6 +28,19 @@ export function siteMarkdown(r: SiteReport, machine: string, command: string, ch
   }
   lines.push('');
   lines.push('Per-node time is the whole command: the download, the handoff to containerd, and for `upgrade` also unpacking and the stand-in kairos-agent.');
+  lines.push('');
+  lines.push(
+    "Spegel's own counts, from each node's `/metrics` at the end of the scenario (`spegel_mirror_requests_total` by cache hit or miss; registry GETs it answered with 200, and their bytes). " +
+      "A blob that moves between two nodes is served twice: by the Spegel of the node that holds it, to the Spegel of the asking node, which relays it to that node's agent. " +
+      'Misses are asks for content no peer had yet (at once: the waiting nodes asking again until node 1 has the blob).',
+  );
+  lines.push('');
+  lines.push('| scenario | mirror hits / misses | GETs served | bytes served |');
+  lines.push('|---|---|---|---|');
+  for (const s of r.results.filter((x) => x.spegel.length > 0)) {
+    const sum = (k: 'hits' | 'misses' | 'served' | 'servedBytes') => s.spegel.reduce((a, n) => a + n[k], 0);
+    lines.push(`| ${s.name} | ${sum('hits')} / ${sum('misses')} | ${sum('served')} | ${mb(sum('servedBytes'))} |`);
+  }
   lines.push('');
   for (const c of r.checks) lines.push(`- ${c.ok ? 'met' : '**NOT met**'}: ${c.what} (${c.detail})`);
   lines.push('');

@@ -6,8 +6,9 @@
  */
 import { rmSync } from 'node:fs';
 import path from 'node:path';
+import { waitFor } from '../../test/helpers/proc.ts';
 import { startMeter, type Meter, type Sample } from './meter.ts';
-import { SiteNode, type AgentRun } from './site-node.ts';
+import { SiteNode, type AgentRun, type SpegelCounts } from './site-node.ts';
 import type { SiteNetwork } from './topology.ts';
 
 export interface SiteImage {
@@ -45,6 +46,8 @@ export interface NodeOutcome {
   wanBytes?: number;
   /** containerd holds the image at the expected digest afterwards (undefined: node killed). */
   holds?: boolean;
+  /** Transfers that broke after progress and that the agent resumed by Range from the same source. */
+  resumed: number;
   error?: string;
 }
 
@@ -58,18 +61,14 @@ export interface ScenarioResult {
   samples: Sample[];
   marks: { t: number; label: string }[];
   notes: string[];
+  /** Each node's Spegel, from its /metrics at the end (absent: no Spegel, or killed). */
+  spegel: ({ node: string } & SpegelCounts)[];
 }
 
 export const SCENARIOS = ['single', 'rolling', 'at-once', 'baseline', 'kill'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 const LONG_WAIT = 'after 10m';
-
-/** Node k asks the nodes before it first, nearest first: a rolling upgrade then fans out as a chain. */
-export function peerOrder(nodes: SiteNode[], k: number): string[] {
-  const others = nodes.map((_, i) => i).filter((i) => i !== k);
-  return others.sort((a, b) => ((k - a + nodes.length) % nodes.length) - ((k - b + nodes.length) % nodes.length)).map((i) => nodes[i]!.mirror);
-}
 
 function transferred(run: AgentRun): { mirror: number; upstream: number } {
   const j = run.json as { transferred?: { mirror: number; upstream: number }; downloaded?: { mirror: number; upstream: number } } | undefined;
@@ -98,7 +97,13 @@ class ScenarioRun {
   }
 
   async start(withMirror: boolean): Promise<void> {
-    await Promise.all(this.nodes.map((n, k) => n.start({ registry: this.env.registry, installed: this.env.installed, ...(withMirror ? { peers: peerOrder(this.nodes, k) } : {}) })));
+    // Node 1 bootstraps from node 2, every other node from node 1 (a lone node from itself).
+    const from = (k: number) => this.nodes[k === 0 ? Math.min(1, this.nodes.length - 1) : 0]!.host.ip;
+    await Promise.all(this.nodes.map((n, k) => n.start({ registry: this.env.registry, installed: this.env.installed, ...(withMirror ? { bootstrapFrom: from(k) } : {}) })));
+    if (withMirror && this.nodes.length > 1) {
+      // Spegel is ready once its routing table has peers: only then can it find content on them.
+      await Promise.all(this.nodes.map((n) => waitFor(`${n.name}'s Spegel to be ready`, async () => (await n.ready()) || undefined, 120_000)));
+    }
     this.meter = await startMeter(this.env.net);
   }
 
@@ -116,6 +121,7 @@ class ScenarioRun {
       exit: run.code,
       fromPeers: moved.mirror,
       fromUpstream: moved.upstream,
+      resumed: (run.stdout + run.stderr).split('connection broke after progress').length - 1,
       ...(run.code !== 0 ? { error: (run.stderr || run.stdout).trim().split('\n').slice(-3).join(' ') } : {}),
     };
     this.outcomes.push(outcome);
@@ -125,6 +131,11 @@ class ScenarioRun {
 
   async finish(title: string, killed: SiteNode[] = []): Promise<ScenarioResult> {
     const samples = await this.meter!.stop();
+    const spegel: ScenarioResult['spegel'] = [];
+    for (const n of this.nodes.filter((x) => !killed.includes(x))) {
+      const counts = await n.spegelCounts();
+      if (counts) spegel.push({ node: n.name, ...counts });
+    }
     const last = samples[samples.length - 1]!;
     for (const o of this.outcomes) {
       const node = this.nodes.find((n) => n.name === o.node)!;
@@ -134,7 +145,7 @@ class ScenarioRun {
     this.env.log(`  WAN: ${last.wanDown} bytes down, ${last.wanUp} up; per node ${this.outcomes.map((o) => `${o.node} ${o.wanBytes}`).join(', ')}`);
     const start = Math.min(...this.outcomes.map((o) => o.startedAt));
     const end = Math.max(...this.outcomes.map((o) => o.endedAt));
-    return { name: this.name, title, wanDown: last.wanDown, wanUp: last.wanUp, totalSeconds: Math.round((end - start) / 100) / 10, nodes: this.outcomes, samples, marks: this.marks, notes: this.notes };
+    return { name: this.name, title, wanDown: last.wanDown, wanUp: last.wanUp, totalSeconds: Math.round((end - start) / 100) / 10, nodes: this.outcomes, samples, marks: this.marks, notes: this.notes, spegel };
   }
 
   async close(): Promise<void> {
@@ -189,8 +200,9 @@ function baseline(env: SiteEnv): Promise<ScenarioResult> {
 
 /**
  * A peer dies mid-blob: node 1 takes the image from the WAN, node 2 from node 1; then
- * nodes 3-5 start together and, asking node 2 first, take from it; once node 2 has sent
- * half of the largest blob, every process in its namespace is SIGKILLed.
+ * nodes 3-5 start together and take from those two, as their Spegel finds them; once
+ * node 2 has sent half of the largest blob to its peers, every process in its namespace
+ * (Spegel, containerd) is SIGKILLed.
  */
 function kill(env: SiteEnv): Promise<ScenarioResult> {
   return scenario(env, 'kill', env.net.nodes.length, true, async (s) => {
@@ -221,8 +233,9 @@ function kill(env: SiteEnv): Promise<ScenarioResult> {
       await watcher;
     }
     if (killedAt === undefined) s.notes.push(`${n2.name} was never killed: the others finished before it had sent half of the largest blob`);
-    const resumed = rest.flatMap((n) => n.servedLog().filter((l) => l.source.includes('+')));
-    s.notes.push(`${resumed.length} transfers broke when ${n2.name} died and were resumed from another peer by the nodes' Spegel stand-ins`);
+    const bySpegel = rest.reduce((sum, n) => sum + n.spegelResumes(), 0);
+    const byAgent = s.outcomes.filter((o) => rest.some((n) => n.name === o.node)).reduce((sum, o) => sum + o.resumed, 0);
+    s.notes.push(`${bySpegel + byAgent} transfers broke when ${n2.name} died: ${bySpegel} resumed by the nodes' Spegel from another peer, ${byAgent} by the agent (by Range, through its Spegel)`);
     return s.finish(`a serving peer (${n2.name}) killed half way through a blob`, [n2]);
   });
 }

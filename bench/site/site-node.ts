@@ -1,10 +1,12 @@
 /**
  * One node of the site for one scenario: a fresh Kairos-like root (cloud-config,
  * containerd config, the user's hosts.toml for the plain-HTTP upstream, kairos-release),
- * `kairos-spegel configure` run in the node's namespace, its own containerd reading the
- * hosts dir configure wrote, and the Spegel stand-in on the node IP's mirror port
- * serving that containerd's content store. A node without a mirror (the baseline) skips
- * configure and the stand-in: containerd and the agent talk to the upstream alone.
+ * `kairos-spegel configure` run in the node's namespace, its own containerd (2.2) reading
+ * the hosts dir configure wrote, and real Spegel on the node IP's mirror ports (the Helm
+ * chart's hostPort and NodePort), serving that containerd's content and finding its peers
+ * through libp2p, bootstrapped over HTTP from another node, as without Kubernetes. A node
+ * without a mirror (the baseline) skips configure and Spegel: containerd and the agent
+ * talk to the upstream alone.
  */
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -12,12 +14,19 @@ import { runAgent } from '../../test/helpers/agent.ts';
 import { startContainerd, type Containerd } from '../../test/helpers/containerd.ts';
 import { defaultContainerd } from '../../test/helpers/peers.ts';
 import { kairosRelease } from '../../test/helpers/kairos-image.ts';
-import { tcpOpen } from '../../test/helpers/netns.ts';
-import { startDaemon, waitFor, type Daemon, type RunResult } from '../../test/helpers/proc.ts';
+import { run, type RunResult } from '../../test/helpers/proc.ts';
+import { startSpegel, sumSamples, type Spegel } from '../../test/helpers/spegel.ts';
 import type { SiteHost } from './topology.ts';
 
+/**
+ * The chart's hostPort: Spegel's registry on the node IP, where configure points containerd.
+ * Only that one: the chart's other port, 30021, is a NodePort Service, which needs kube-proxy.
+ */
 export const MIRROR_PORT = 30020;
-const STANDIN = path.resolve(import.meta.dirname, 'spegel-standin.ts');
+const ROUTER_PORT = 5001;
+const METRICS_PORT = 9090;
+/** Where each node's Spegel serves its libp2p identity for HTTP bootstrap. */
+export const BOOTSTRAP_PORT = 5002;
 const KAIROS_AGENT = path.resolve(import.meta.dirname, '../../test/fixtures/kairos-agent-standin');
 
 export interface NodeOptions {
@@ -25,8 +34,18 @@ export interface NodeOptions {
   registry: string;
   /** The Kairos version installed on the node. */
   installed: string;
-  /** Peers' mirror addresses in the order the stand-in asks them; undefined: no mirror. */
-  peers?: string[];
+  /** Run Spegel, bootstrapping from the node at this IP (its /id); undefined: no mirror. */
+  bootstrapFrom?: string;
+}
+
+/** What a node's Spegel says it did, from its /metrics. */
+export interface SpegelCounts {
+  /** Mirror requests for content this node lacked, by whether a peer had it. */
+  hits: number;
+  misses: number;
+  /** Registry API GETs answered 200, and their body bytes: to containerd and to peers. */
+  served: number;
+  servedBytes: number;
 }
 
 export interface AgentRun extends RunResult {
@@ -40,7 +59,7 @@ export class SiteNode {
   readonly dir: string;
   readonly root: string;
   private containerd?: Containerd;
-  private standin?: Daemon;
+  private spegel?: Spegel;
 
   constructor(host: SiteHost, dir: string) {
     this.host = host;
@@ -66,17 +85,50 @@ export class SiteNode {
     // The user's own file for a plain-HTTP registry: configure adds the mirror to it.
     writeFileSync(path.join(hostsDir, opts.registry, 'hosts.toml'), `server = "http://${opts.registry}"\n`);
     writeFileSync(path.join(r, 'etc/kairos-release'), kairosRelease(opts.installed));
-    if (opts.peers) {
+    if (opts.bootstrapFrom) {
       const c = await this.agent(['configure']);
       if (c.code !== 0) throw new Error(`${this.name}: configure failed:\n${c.stdout}${c.stderr}`);
     }
     // Where the containerd distribution keeps its socket, under the node root.
     this.containerd = await startContainerd(this.host, path.join(r, 'run'), hostsDir);
-    if (!opts.peers) return;
-    const content = path.join(r, 'run/containerd/root/io.containerd.content.v1.content');
-    const [cmd, args] = this.host.exec(process.execPath, [STANDIN, '--listen', this.mirror, '--containerd', this.containerd.socket, '--content', content, '--peers', opts.peers.join(',')]);
-    this.standin = startDaemon(cmd, args, path.join(this.dir, 'spegel-standin.log'));
-    await waitFor(`the Spegel stand-in on ${this.mirror}`, () => tcpOpen(this.host, this.host.ip, MIRROR_PORT));
+    if (!opts.bootstrapFrom) return;
+    this.spegel = await startSpegel(this.host, this.dir, this.containerd, {
+      host: this.host.ip,
+      registryPort: MIRROR_PORT,
+      routerPort: ROUTER_PORT,
+      metricsPort: METRICS_PORT,
+      bootstrap: { kind: 'http', addr: `${this.host.ip}:${BOOTSTRAP_PORT}`, peer: `http://${opts.bootstrapFrom}:${BOOTSTRAP_PORT}` },
+    });
+  }
+
+  /** Spegel's /readyz answers 200: it has peers in its routing table. */
+  async ready(): Promise<boolean> {
+    if (!this.spegel) return false;
+    const [cmd, args] = this.host.exec('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', `${this.spegel.url}/readyz`]);
+    return (await run(cmd, args, { timeoutMs: 5000 })).stdout === '200';
+  }
+
+  /** Blob transfers from a peer that broke and that this node's Spegel resumed from another one (its log says so at ERROR). */
+  spegelResumes(): number {
+    return this.spegel ? this.spegel.readLog().split('copying of blob data failed').length - 1 : 0;
+  }
+
+  /** What this node's Spegel counted; undefined when it does not run (baseline) or no longer answers (killed). */
+  async spegelCounts(): Promise<SpegelCounts | undefined> {
+    if (!this.spegel) return undefined;
+    let text: string;
+    try {
+      text = await this.spegel.metrics();
+    } catch {
+      return undefined;
+    }
+    const served = { handler: '/v2/*', method: 'GET', code: '200' };
+    return {
+      hits: sumSamples(text, 'spegel_mirror_requests_total', { cache: 'hit' }),
+      misses: sumSamples(text, 'spegel_mirror_requests_total', { cache: 'miss' }),
+      served: sumSamples(text, 'http_response_size_bytes_count', served),
+      servedBytes: sumSamples(text, 'http_response_size_bytes_sum', served),
+    };
   }
 
   /** Runs the agent in the node's namespace against its root; `--json` output parsed, everything logged to agent.log. */
@@ -105,18 +157,8 @@ export class SiteNode {
     return undefined;
   }
 
-  /** The stand-in's request log: one JSON object per request. */
-  servedLog(): { url: string; mirrored: boolean; status: number; source: string; bytes: number; from: string }[] {
-    if (!this.standin) return [];
-    return this.standin
-      .readLog()
-      .split('\n')
-      .filter((l) => l.startsWith('{"t"'))
-      .map((l) => JSON.parse(l) as { url: string; mirrored: boolean; status: number; source: string; bytes: number; from: string });
-  }
-
   async stop(): Promise<void> {
-    await this.standin?.stop();
+    await this.spegel?.stop();
     await this.containerd?.stop();
   }
 }

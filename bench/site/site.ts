@@ -1,6 +1,6 @@
 /**
- * A five-node edge site on one machine, put through the scenarios, checked against what
- * kairos-spegel promises: the WAN carries the image once (rolling, at once, with a peer
+ * A five-node edge site on one machine, every node with real Spegel and containerd 2.2,
+ * put through the scenarios, checked against what kairos-spegel promises: the WAN carries the image once (rolling, at once, with a peer
  * killed), five times without the mirror; at once takes little longer than one node's
  * own download; every node's containerd holds the image afterwards. Everything it starts
  * (namespaces, daemons) is gone when it returns, whatever happened.
@@ -9,6 +9,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { agentBuilt } from '../../test/helpers/agent.ts';
 import { writeKairosImage } from '../../test/helpers/kairos-image.ts';
+import { defaultContainerd, peerBinary, peerVersion } from '../../test/helpers/peers.ts';
 import { must, run } from '../../test/helpers/proc.ts';
 import { startRegistry, type Registry } from '../../test/helpers/registry.ts';
 import { RUNNERS, type ScenarioName, type ScenarioResult, type SiteImage } from './scenarios.ts';
@@ -33,6 +34,8 @@ export interface Check {
 
 export interface SiteReport {
   options: Omit<SiteOptions, 'log'>;
+  /** The real peers every node runs. */
+  versions: { spegel: string; containerd: string };
   wan: SiteNetwork['wan'];
   image: SiteImage & { layers: number[] };
   results: ScenarioResult[];
@@ -44,7 +47,7 @@ const INSTALLED = 'v3.6.0';
 const TARGET = 'v3.6.1';
 /** The image's layers, as shares of its size: a large base, then smaller ones, as OS images are. */
 const LAYER_SHARES = [0.4, 0.3, 0.2, 0.1];
-const TOOLS = ['docker-registry', 'containerd', 'ctr', 'skopeo', 'nft', 'tc', 'ip'];
+const TOOLS = ['docker-registry', 'skopeo', 'nft', 'tc', 'ip', 'curl'];
 
 export async function checkPrerequisites(): Promise<void> {
   if (process.getuid?.() !== 0) {
@@ -53,6 +56,9 @@ export async function checkPrerequisites(): Promise<void> {
   for (const tool of TOOLS) {
     if ((await run('sh', ['-c', `command -v ${tool}`])).code !== 0) throw new Error(`${tool} is missing: run 'sudo bash scripts/setup.sh' first`);
   }
+  // The peers setup.sh builds: each throws naming setup.sh when missing.
+  peerBinary('spegel');
+  defaultContainerd();
   agentBuilt();
 }
 
@@ -122,7 +128,7 @@ export async function runSite(opts: SiteOptions): Promise<SiteReport> {
     const results: ScenarioResult[] = [];
     for (const name of opts.scenarios) results.push(await RUNNERS[name](env));
     const { log: _log, ...options } = opts;
-    return { options, wan: net.wan, image, results, checks: evaluate(results, image) };
+    return { options, versions: { spegel: peerVersion('spegel'), containerd: defaultContainerd().label }, wan: net.wan, image, results, checks: evaluate(results, image) };
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);

@@ -1,18 +1,21 @@
 /**
  * `health` against live endpoints inside a test node: a real registry (healthy, exit 0),
- * a closed port (unhealthy, exit 2), a Spegel stand-in whose /readyz answers 500
- * (degraded, exit 1), stale and missing configuration, and --wait.
+ * a closed port (unhealthy, exit 2), real Spegel before it has peers (its /readyz answers
+ * 500: degraded, exit 1) and once it has one (healthy), stale and missing configuration,
+ * and --wait.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAgent } from '../helpers/agent.ts';
-import { createNode, tcpOpen, type TestNode } from '../helpers/netns.ts';
-import { startDaemon, waitFor, type Daemon } from '../helpers/proc.ts';
+import { createNode, type TestNode } from '../helpers/netns.ts';
+import { startContainerd, type Containerd } from '../helpers/containerd.ts';
+import { peerVersion } from '../helpers/peers.ts';
+import { waitFor, type Daemon } from '../helpers/proc.ts';
+import { startSpegel, type Spegel } from '../helpers/spegel.ts';
 import { startRegistry, type Registry } from '../helpers/registry.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
-const STANDIN = path.resolve(import.meta.dirname, '../fixtures/spegel-readyz-standin.mjs');
 
 interface HealthJson {
   status: string;
@@ -28,6 +31,7 @@ describe('health', () => {
   const dir = tempDir('ks-health-');
   let node: TestNode;
   let registry: Registry;
+  let ctd: Containerd;
   const daemons: Daemon[] = [];
 
   /** A node root whose mirror is at `ports`, configured by the agent itself. */
@@ -47,19 +51,27 @@ describe('health', () => {
     return { code: r.code, json: JSON.parse(r.stdout) as HealthJson };
   }
 
-  function standIn(port: number): Daemon {
-    const [cmd, args] = node.exec(process.execPath, [STANDIN, node.ip, String(port)]);
-    const d = startDaemon(cmd, args, path.join(dir, `standin-${port}.log`));
-    daemons.push(d);
-    return d;
+  /** Real Spegel on the node IP, beside the node's containerd; bootstrapping over HTTP from `peer` (another Spegel's bootstrap port), or alone. */
+  async function spegel(name: string, registryPort: number, base: number, peer?: number): Promise<Spegel> {
+    const sp = await startSpegel(node, path.join(dir, name), ctd, {
+      host: node.ip,
+      registryPort,
+      routerPort: base,
+      metricsPort: base + 1,
+      bootstrap: { kind: 'http', addr: `${node.ip}:${base + 2}`, ...(peer ? { peer: `http://${node.ip}:${peer}` } : {}) },
+    });
+    daemons.push(sp);
+    return sp;
   }
 
   beforeAll(async () => {
     node = await createNode();
     registry = await startRegistry(node, dir, { host: node.ip, port: 30020 });
+    ctd = await startContainerd(node, dir, undefined);
   });
   afterAll(async () => {
     for (const d of daemons) await d.stop();
+    await ctd?.stop();
     await registry?.stop();
     await node?.destroy();
   });
@@ -85,13 +97,21 @@ describe('health', () => {
     expect(json.reasons.join('\n')).toContain('TCP connect failed');
   });
 
-  it('is degraded (exit 1) when /readyz answers 500', async () => {
-    standIn(30030);
-    await waitFor('stand-in', () => tcpOpen(node, node.ip, 30030));
-    const { code, json } = await health(await configuredRoot('notready', [30030]));
-    expect(code).toBe(1);
-    expect(json.status).toBe('degraded');
-    expect(json.endpoints[0]).toMatchObject({ state: 'not-ready', v2: { status: 200 }, ready: { path: '/readyz', status: 500 } });
+  it(`real Spegel ${peerVersion('spegel')}: degraded (exit 1) while it has no peer (/readyz 500), healthy once one joins`, async () => {
+    const root = await configuredRoot('spegel', [30030]);
+    await spegel('spegel-a', 30030, 5010);
+    const alone = await health(root);
+    expect(alone.code, JSON.stringify(alone.json)).toBe(1);
+    expect(alone.json.status).toBe('degraded');
+    expect(alone.json.endpoints[0]).toMatchObject({ state: 'not-ready', v2: { status: 200 }, ready: { path: '/readyz', status: 500 } });
+
+    await spegel('spegel-b', 30031, 5020, 5012);
+    const joined = await waitFor('health to see a ready Spegel', async () => {
+      const h = await health(root);
+      return h.code === 0 ? h : undefined;
+    }, 60_000);
+    expect(joined.json.status).toBe('healthy');
+    expect(joined.json.endpoints[0]).toMatchObject({ state: 'up', v2: { status: 200 }, ready: { path: '/readyz', status: 200 } });
   });
 
   it('is degraded (exit 1) when one of two endpoints is down', async () => {

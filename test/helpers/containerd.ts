@@ -45,6 +45,10 @@ export async function startContainerd(node: TestNode, dir: string, hostsDir: str
       '[grpc]',
       `  address = "${socket}"`,
       ...(hostsDir !== undefined ? [`[${registryTable}]`, `  config_path = "${hostsDir}"`] : []),
+      // NRI listens on one machine-wide socket (/var/run/nri/nri.sock): a second containerd
+      // would fail to start on it, and a killed one leaves it behind. Nothing here uses NRI.
+      '[plugins."io.containerd.nri.v1.nri"]',
+      '  disable = true',
       ...(opts.config ?? []),
       '',
     ].join('\n'),

@@ -25,6 +25,8 @@ export interface Spegel extends Daemon {
   /** http://host:port of the registry (mirror) port. */
   url: string;
   metricsUrl: string;
+  /** Its Prometheus metrics, as text. */
+  metrics(): Promise<string>;
   /** GET requests of the registry API that Spegel answered with 200, and their body bytes (its own metrics). */
   served(): Promise<{ requests: number; bytes: number }>;
 }
@@ -75,6 +77,7 @@ export async function startSpegel(node: TestNode, dir: string, ctd: Containerd, 
     version: peerVersion('spegel'),
     url: `http://${hostPort(opts.registryPort)}`,
     metricsUrl,
+    metrics: scrape,
     served: async () => {
       const text = await scrape();
       const labels = { handler: '/v2/*', method: 'GET', code: '200' };
