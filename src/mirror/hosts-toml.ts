@@ -1,6 +1,6 @@
 /**
  * containerd hosts.toml with the node's Spegel mirror first, in the shape Spegel's
- * own `configuration` command writes (reference/spegel.md §1), merged into whatever
+ * own `configuration` command writes (test/mirror/spegel-parity.test.ts compares them), merged into whatever
  * the user has: their top-level keys (server, ca, client, skip_verify, ...) and their
  * other [host] tables stay, byte for byte and in their order, after ours.
  *

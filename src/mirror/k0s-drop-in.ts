@@ -1,8 +1,9 @@
 /**
  * k0s containerd drop-in (/etc/k0s/containerd.d/spegel.toml), as Spegel's getting-started
- * guide gives it for k0s: point the CRI plugin at the hosts directory, and keep
- * compressed layers after unpacking so Spegel can serve them (reference/spegel.md §4, §5).
- * The file is the agent's own; it is rewritten whole.
+ * guide gives it for k0s (https://spegel.dev/docs/getting-started/): point the CRI plugin at
+ * the hosts directory, and keep compressed layers after unpacking so Spegel can serve them.
+ * Version 3 for k0s 1.36 and later, version 2 before (see node/k0s-version.ts). The file is
+ * the agent's own; it is rewritten whole.
  */
 
 export function renderK0sDropIn(hostsDir: string, version: 2 | 3): string {

@@ -1,6 +1,7 @@
 /**
  * Where each distribution keeps the files the agent writes or checks (node paths).
- * Sources: Spegel's getting-started and k3s' registry-mirror docs (reference/spegel.md §4, §5).
+ * Sources: Spegel's getting-started guide (https://spegel.dev/docs/getting-started/) and
+ * k3s' registry-mirror docs (https://docs.k3s.io/installation/registry-mirror).
  */
 import type { AgentConfig } from '../config/agent-config.ts';
 import type { Distro } from '../node/distro.ts';

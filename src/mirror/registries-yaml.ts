@@ -1,7 +1,7 @@
 /**
  * k3s /etc/rancher/k3s/registries.yaml: every mirrored registry must be listed under
- * `mirrors:` on every node for k3s' embedded Spegel to serve and use it (k3s docs,
- * reference/spegel.md §5). The user's own mirrors (with their endpoints) and `configs`
+ * `mirrors:` on every node for k3s' embedded Spegel to serve and use it (k3s docs:
+ * https://docs.k3s.io/installation/registry-mirror). The user's own mirrors (with their endpoints) and `configs`
  * are kept; entries the agent added carry a comment so it can remove them later.
  * Edited as a YAML document, so the user's comments and layout survive.
  */
