@@ -4,8 +4,8 @@ import { defineConfig } from 'vitest/config';
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
 
 const shared = {
-  // In-process tests load the xattr addon the build made (the binary carries its own).
-  env: { KAIROS_SPEGEL_XATTR_ADDON: new URL('./dist/.build/x64/xattr.node', import.meta.url).pathname },
+  // In-process tests load the native addon the build made (the binary carries its own).
+  env: { KAIROS_SPEGEL_NATIVE_ADDON: new URL('./dist/.build/x64/native.node', import.meta.url).pathname },
   testTimeout: 60_000,
   hookTimeout: 60_000,
   pool: 'forks' as const,

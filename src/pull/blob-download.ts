@@ -5,8 +5,7 @@
  * errors or stalls, and committed only when size and sha256 match. Wrong bytes are never
  * committed: the download restarts without the sources that contributed to it.
  */
-import { createHash, type Hash } from 'node:crypto';
-import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { stat, truncate } from 'node:fs/promises';
 import { AgentError, errnoCode, errorMessage } from '../errors.ts';
 import { RegistryError } from '../registry/errors.ts';
@@ -17,6 +16,8 @@ import type { OciStore } from '../store/oci-store.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 import type { Slots } from './slots.ts';
 import { walkSources, type WalkContext } from './source-walker.ts';
+import type { NativeAddon } from '../native/addon.ts';
+import { fileHash, type FileHash } from './file-hash.ts';
 import { StallWatch } from './stall-watch.ts';
 
 export interface BlobContext {
@@ -29,6 +30,8 @@ export interface BlobContext {
   stall: { bytesPerSec: number; afterMs: number };
   /** Called for every byte received, by role (progress, accounting). */
   onBytes(role: SourceRole, n: number): void;
+  /** Hashes on the thread pool when present; on the main thread otherwise. */
+  addon?: NativeAddon;
 }
 
 /**
@@ -49,41 +52,45 @@ function appendSync(fd: number, chunk: Buffer): void {
 
 class Partial {
   offset = 0;
-  hash: Hash = createHash('sha256');
   readonly contributors = new Set<string>();
   private readonly path: string;
+  private fileHash?: FileHash;
 
   constructor(path: string) {
     this.path = path;
   }
 
+  /** The hash of the file, as it grows. */
+  get hash(): FileHash {
+    return this.fileHash!;
+  }
+
   /** Picks up what an earlier run left: its bytes are hashed again, not downloaded again. */
-  async resume(size: number): Promise<void> {
-    let have = 0;
-    try {
-      have = (await stat(this.path)).size;
-    } catch (err) {
-      if (errnoCode(err) !== 'ENOENT') throw err;
-    }
+  async resume(size: number, addon: NativeAddon | undefined): Promise<void> {
+    // The file exists from here on, so that it can be hashed as it grows.
+    closeSync(openSync(this.path, 'a', 0o644));
+    let have = (await stat(this.path)).size;
     if (have > size) {
       await truncate(this.path, 0);
       have = 0;
     }
-    if (have > 0) {
-      for await (const chunk of createReadStream(this.path, { end: have - 1, highWaterMark: 1 << 20 })) this.hash.update(chunk as Buffer);
-    }
     this.offset = have;
+    this.fileHash = await fileHash(this.path, have, addon);
   }
 
   async reset(): Promise<void> {
+    await this.hash.reset();
     await truncate(this.path, 0).catch(() => undefined);
     this.offset = 0;
-    this.hash = createHash('sha256');
     this.contributors.clear();
   }
 
   open(): number {
     return openSync(this.path, 'a', 0o644);
+  }
+
+  close(): void {
+    this.fileHash?.close();
   }
 }
 
@@ -137,9 +144,9 @@ async function transfer(ctx: BlobContext, s: Source, desc: Descriptor, p: Partia
             }
             if (p.offset + chunk.length > desc.size) throw new RegistryError('E_SIZE', `${s.origin} sent more than the ${desc.size} bytes of ${desc.digest}`);
             watch.data(chunk.length);
-            p.hash.update(chunk);
             appendSync(fd, chunk);
             p.offset += chunk.length;
+            p.hash.advance(p.offset, chunk);
             ctx.onBytes(s.role, chunk.length);
             if (s.role !== 'upstream' || !ctx.upstreamLimiter) return;
             return ctx.upstreamLimiter.take(chunk.length, abort.signal).then((waited) => (waited > 0 ? watch.throttled() : undefined));
@@ -179,8 +186,19 @@ async function transfer(ctx: BlobContext, s: Source, desc: Descriptor, p: Partia
 export async function downloadBlob(ctx: BlobContext, desc: Descriptor): Promise<'present' | 'downloaded'> {
   if (await ctx.store.hasBlob(desc.digest, desc.size)) return 'present';
   const p = new Partial(ctx.store.ingestPath(desc.digest));
-  await p.resume(desc.size);
+  await p.resume(desc.size, ctx.addon);
   const dropped = new Map<string, string>();
+  try {
+    await fetchVerified(ctx, desc, p, dropped);
+  } finally {
+    p.close();
+  }
+  await ctx.store.commitIngest(desc.digest);
+  return 'downloaded';
+}
+
+/** Fills the partial file from the sources until its bytes hash to the digest. */
+async function fetchVerified(ctx: BlobContext, desc: Descriptor, p: Partial, dropped: Map<string, string>): Promise<void> {
   await walkSources(
     ctx.walk,
     `blob ${desc.digest}`,
@@ -195,7 +213,7 @@ export async function downloadBlob(ctx: BlobContext, desc: Descriptor): Promise<
             release?.();
           }
         }
-        const actual = `sha256:${p.hash.digest('hex')}`;
+        const actual = `sha256:${await p.hash.digest(p.offset)}`;
         if (actual === desc.digest) return;
         // Wrong bytes, never committed. When several sources contributed, the earlier ones are
         // suspect and this one gets to deliver the whole blob alone; when it alone sent them,
@@ -211,6 +229,4 @@ export async function downloadBlob(ctx: BlobContext, desc: Descriptor): Promise<
     },
     dropped,
   );
-  await ctx.store.commitIngest(desc.digest);
-  return 'downloaded';
 }

@@ -5,9 +5,11 @@
  * names an image it does not fully hold.
  */
 import type { AgentConfig } from '../config/agent-config.ts';
+import { errorMessage } from '../errors.ts';
 import type { Root } from '../fs/root.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Layout } from '../mirror/layout.ts';
+import { addonDir, nativeAddon, type NativeAddon } from '../native/addon.ts';
 import { CredentialStore } from '../registry/auth/credentials.ts';
 import { formatPlatform, selectPlatform, type Descriptor, type Platform } from '../registry/manifest.ts';
 import { formatImageRef, type ImageRef } from '../registry/reference.ts';
@@ -81,6 +83,16 @@ async function pool<T>(items: T[], limit: number, task: (item: T) => Promise<voi
   if (errors.length > 0) throw errors[0];
 }
 
+/** The native addon hashes downloads on another core; without it (a noexec filesystem) the main thread does. */
+function hashingAddon(env: PrepullEnv): NativeAddon | undefined {
+  try {
+    return nativeAddon(addonDir(env.root, env.agent.store.path));
+  } catch (err) {
+    env.log.debug({ reason: errorMessage(err) }, 'hashing downloads on the main thread');
+    return undefined;
+  }
+}
+
 export function storedRefName(ref: ImageRef): string {
   return ref.tag ? formatImageRef({ ...ref, digest: undefined }) : formatImageRef(ref);
 }
@@ -143,6 +155,7 @@ export async function prepull(env: PrepullEnv, req: PrepullRequest): Promise<Pre
     env.onPending?.(pending);
     const imageBlobs = new Set(blobs.map((b) => b.digest));
     const layers = { present: blobs.filter((b) => !missing.includes(b)).length, downloaded: 0 };
+    const addon = hashingAddon(env);
     const limiter = agent.pull.upstream_rate_limit > 0 ? new RateLimiter(agent.pull.upstream_rate_limit) : undefined;
     const upstreamSlots = new Slots(agent.pull.upstream_parallel);
     progress.start(refName, totalBytes, presentBytes);
@@ -161,6 +174,7 @@ export async function prepull(env: PrepullEnv, req: PrepullRequest): Promise<Pre
               upstreamSlots,
               stall: { bytesPerSec: agent.pull.stall_bytes_per_sec, afterMs: agent.pull.stall_after },
               onBytes: count,
+              ...(addon ? { addon } : {}),
             },
             desc,
           );

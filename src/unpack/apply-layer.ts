@@ -19,7 +19,7 @@ import type { Logger } from '../log/logger.ts';
 import { UnpackError } from './errors.ts';
 import { entryComponents, type RootFs } from './rootfs.ts';
 import type { BodyHandler, TarEntry } from './tar-reader.ts';
-import type { XattrApi } from './xattr.ts';
+import type { NativeAddon } from '../native/addon.ts';
 
 const WHITEOUT = '.wh.';
 /** Files at least this large are fsynced in the background as soon as they are written. */
@@ -35,7 +35,7 @@ export interface ApplyStats {
 /** State across the layers of one image. */
 export class LayerApplier {
   private readonly root: RootFs;
-  private readonly xattr: XattrApi;
+  private readonly xattr: Pick<NativeAddon, 'setLinkXattr'>;
   private readonly log: Logger;
   private readonly asRoot = process.getuid?.() === 0;
   /** Directories and their mtimes, set once every layer is in. */
@@ -47,7 +47,7 @@ export class LayerApplier {
   private openFd: number | undefined;
   private readonly syncing: Promise<void>[] = [];
 
-  constructor(root: RootFs, xattr: XattrApi, log: Logger) {
+  constructor(root: RootFs, xattr: Pick<NativeAddon, 'setLinkXattr'>, log: Logger) {
     this.root = root;
     this.xattr = xattr;
     this.log = log;

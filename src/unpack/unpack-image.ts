@@ -15,7 +15,7 @@ import { UnpackError } from './errors.ts';
 import { RootFs } from './rootfs.ts';
 import { readMarker, removeStaging, stagingDir, syncFilesystem, writeMarker, type StagedImage } from './staging.ts';
 import { readTar } from './tar-reader.ts';
-import { xattrs } from './xattr.ts';
+import { nativeAddon } from '../native/addon.ts';
 
 export interface UnpackOptions {
   store: OciStore;
@@ -69,7 +69,7 @@ export async function unpackImage(opts: UnpackOptions): Promise<StagedImage> {
   await mkdir(rootfsDir, { recursive: true, mode: 0o755 });
   const [config, ...layers] = image.blobs;
   const ids = diffIds(await store.readBlob(config!.digest), layers.length, image.ref);
-  const applier = new LayerApplier(new RootFs(rootfsDir), xattrs(opts.libDir), log);
+  const applier = new LayerApplier(new RootFs(rootfsDir), nativeAddon(opts.libDir), log);
   const started = Date.now();
   try {
     for (const [i, layer] of layers.entries()) {

@@ -4,7 +4,7 @@
  * lock and first removes what interrupted unpacks left.
  */
 import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
+import { addonDir } from '../native/addon.ts';
 import { prepull, storedRefName, type PrepullEnv, type PrepullResult } from '../pull/prepull.ts';
 import type { UpstreamPolicy } from '../pull/upstream-policy.ts';
 import type { Platform } from '../registry/manifest.ts';
@@ -31,10 +31,6 @@ export function stagingBase(env: Pick<StageEnv, 'root' | 'agent'>): string {
   return env.root.path(env.agent.upgrade.staging_path);
 }
 
-/** Where the single executable writes its native addon: next to the store, on the persistent partition. */
-export function libDir(env: Pick<StageEnv, 'root' | 'agent'>): string {
-  return env.root.path(path.posix.join(path.posix.dirname(env.agent.store.path), 'lib'));
-}
 
 async function findImage(store: OciStore, refName: string): Promise<StoredImage | undefined> {
   return (await listImages(store, await TransferStats.load(store.dir))).find((i) => i.ref === refName);
@@ -49,7 +45,7 @@ export async function unpackStored(env: StageEnv, store: OciStore, image: Stored
   const lock = await acquireLock(base, `the staging area ${env.agent.upgrade.staging_path}`);
   try {
     await removeUnmarked(base, env.log);
-    return await unpackImage({ store, image, stagingBase: base, libDir: libDir(env), log: env.log });
+    return await unpackImage({ store, image, stagingBase: base, libDir: addonDir(env.root, env.agent.store.path), log: env.log });
   } finally {
     await lock.release();
   }
