@@ -199,16 +199,20 @@ function baseline(env: SiteEnv): Promise<ScenarioResult> {
 }
 
 /**
- * A peer dies mid-blob: node 1 takes the image from the WAN, node 2 from node 1; then
- * nodes 3-5 start together and take from those two, as their Spegel finds them; once
- * node 2 has sent half of the largest blob to its peers, every process in its namespace
- * (Spegel, containerd) is SIGKILLed.
+ * A peer dies mid-blob: node 1 takes the image from the WAN, node 2 from node 1; node 1's
+ * Spegel stops, so node 2 is the only peer holding the image when nodes 3-5 start together
+ * and take it from node 2. Once node 2 has sent half of the largest blob, every process in
+ * its namespace (Spegel, containerd) is SIGKILLed and node 1's Spegel starts again: the
+ * broken transfers must finish from node 1, still without the WAN.
  */
 function kill(env: SiteEnv): Promise<ScenarioResult> {
   return scenario(env, 'kill', env.net.nodes.length, true, async (s) => {
-    const [n1, n2, ...rest] = s.nodes as [SiteNode, SiteNode, ...SiteNode[]];
+    const [n1, n2, n3, ...others] = s.nodes as [SiteNode, SiteNode, SiteNode, ...SiteNode[]];
+    const rest = [n3, ...others];
     await s.command(n1, ['prepull', '--upstream', 'always', env.image.ref]);
     await s.command(n2, ['prepull', '--upstream', LONG_WAIT, env.image.ref]);
+    await n1.stopSpegel();
+    s.marks.push({ t: s.meter!.now(), label: `${n1.name}'s Spegel stopped` });
     const victim = env.net.nodes.indexOf(n2.host);
     const before = (await env.net.counters()).nodes[victim]!.sent;
     let done = false;
@@ -220,7 +224,8 @@ function kill(env: SiteEnv): Promise<ScenarioResult> {
           await env.net.killAll(n2.host);
           killedAt = s.meter!.now();
           s.marks.push({ t: killedAt, label: `${n2.name} killed` });
-          env.log(`  killed every process of ${n2.name} after it sent ${sent} bytes to its peers`);
+          env.log(`  killed every process of ${n2.name} after it sent ${sent} bytes to its peers; ${n1.name}'s Spegel starts again`);
+          await n1.startSpegel(n3.host.ip);
           return;
         }
         await new Promise((r) => setTimeout(r, 10));
@@ -236,7 +241,7 @@ function kill(env: SiteEnv): Promise<ScenarioResult> {
     const bySpegel = rest.reduce((sum, n) => sum + n.spegelResumes(), 0);
     const byAgent = s.outcomes.filter((o) => rest.some((n) => n.name === o.node)).reduce((sum, o) => sum + o.resumed, 0);
     s.notes.push(`${bySpegel + byAgent} transfers broke when ${n2.name} died: ${bySpegel} resumed by the nodes' Spegel from another peer, ${byAgent} by the agent (by Range, through its Spegel)`);
-    return s.finish(`a serving peer (${n2.name}) killed half way through a blob`, [n2]);
+    return s.finish(`the only serving peer (${n2.name}) killed half way through a blob, ${n1.name}'s Spegel back`, [n2]);
   });
 }
 

@@ -91,14 +91,22 @@ export class SiteNode {
     }
     // Where the containerd distribution keeps its socket, under the node root.
     this.containerd = await startContainerd(this.host, path.join(r, 'run'), hostsDir);
-    if (!opts.bootstrapFrom) return;
-    this.spegel = await startSpegel(this.host, this.dir, this.containerd, {
+    if (opts.bootstrapFrom) await this.startSpegel(opts.bootstrapFrom);
+  }
+
+  /** Spegel beside this node's containerd, bootstrapping from the node at `bootstrapFrom`; it advertises what containerd holds when it starts. */
+  async startSpegel(bootstrapFrom: string): Promise<void> {
+    this.spegel = await startSpegel(this.host, this.dir, this.containerd!, {
       host: this.host.ip,
       registryPort: MIRROR_PORT,
       routerPort: ROUTER_PORT,
       metricsPort: METRICS_PORT,
-      bootstrap: { kind: 'http', addr: `${this.host.ip}:${BOOTSTRAP_PORT}`, peer: `http://${opts.bootstrapFrom}:${BOOTSTRAP_PORT}` },
+      bootstrap: { kind: 'http', addr: `${this.host.ip}:${BOOTSTRAP_PORT}`, peer: `http://${bootstrapFrom}:${BOOTSTRAP_PORT}` },
     });
+  }
+
+  async stopSpegel(): Promise<void> {
+    await this.spegel?.stop();
   }
 
   /** Spegel's /readyz answers 200: it has peers in its routing table. */

@@ -70,8 +70,8 @@ describe('a five-node edge site with a slow WAN', () => {
 
   it('a peer killed half way through serving: the others finish from another source, the WAN still carries the image once', () => {
     const r = scenario('kill');
-    expect(r.marks.map((m) => m.label)).toEqual(['n2 killed']);
-    const killedAt = r.marks[0]!.t;
+    expect(r.marks.map((m) => m.label)).toEqual(["n1's Spegel stopped", 'n2 killed']);
+    const killedAt = r.marks[1]!.t;
     const after = r.nodes.filter((n) => ['n3', 'n4', 'n5'].includes(n.node));
     for (const n of after) {
       expect(n.startedAt).toBeLessThan(killedAt);
