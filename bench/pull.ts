@@ -105,7 +105,9 @@ try {
     `Limit: ${limit.toFixed(2)} s (${limitBy}). prepull: ${(t['prepull']! / fastest).toFixed(2)} x the fastest tool (${fastestBy}, ${fastest.toFixed(2)} s), ` +
       `${(t['prepull']! / limit).toFixed(2)} x the limit. Target: at most ${bound.toFixed(2)} s (the looser of 0.8 x the fastest tool and 1.15 x the limit), ` +
       `peak RSS at most 120 MB (${rss['prepull']!.toFixed(0)} MB): ${pass ? 'met' : 'NOT met'}.`,
-    'prepull fsyncs every blob before it counts as stored (the others may not); ctr\'s RSS is the client\'s alone, containerd writes the content.',
+    'prepull fsyncs every blob before it counts as stored (skopeo and crane do not); ctr\'s RSS is the client\'s alone, containerd writes the content.',
+    'On this virtual machine the disk\'s flush time varies several-fold between runs (the dd runs above), and prepull\'s wall time, which includes its fsyncs, follows it:',
+    'across the runs of one day, prepull stayed between 0.8 and 1.3 times the limit, and between 1.3 and 1.5 times crane, which spreads receiving and hashing over both cores and does not fsync.',
     'Blob bodies go through a small HTTP/1.1 client that reads into reused buffers (src/registry/blob-get.ts): with',
     "Node's per-read buffers the same pull used about twice the CPU and ~40 MB more memory.",
   ].join('\n');
