@@ -2,7 +2,7 @@
 # Sets up a fresh Debian 12 machine for kairos-spegel's rehearsal, tests and benchmarks:
 # the Debian packages of the test bed (real registry, containerd 1.6, skopeo, umoci, network
 # namespaces, cross-build tools), the real peers built from their Go modules (Spegel,
-# containerd 2.x and 1.7, crictl, crane; pinned in scripts/peers.json), and the npm
+# containerd 2.x and 1.7, crictl, crane, kairos-agent; pinned in scripts/peers.json), and the npm
 # dependencies. Idempotent; run as root. A second run installs and builds nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +24,7 @@ PACKAGES=(
                       # (the glibc shipped with the agent: libc6, libstdc++6 and their -arm64-cross above)
   systemd systemd-container  # systemd-repart (package); systemd-dissect, -sysext, -analyze (tests)
   busybox-static      # tests: a static /bin/sh for chroots without glibc
+  rsync e2fsprogs fdisk  # kairos-agent upgrade: rsync copies the rootfs, mkfs.ext2/tune2fs make active.img; sfdisk: the test disk
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -63,15 +64,15 @@ if ! command -v node >/dev/null; then
 fi
 mapfile -t PEERS < <(node -e '
   const { peers } = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  for (const p of peers) console.log([p.name, p.module, p.version, p.go, (p.tags ?? []).join(","), p.packages.join(" "), (p.files ?? []).join(" ")].join("|"));
+  for (const p of peers) console.log([p.name, p.module, p.version, p.go, (p.tags ?? []).join(","), p.packages.join(" "), (p.files ?? []).join(" "), p.ldflags ?? ""].join("|"));
 ' scripts/peers.json)
 TOOLCHAIN="$(node -p 'JSON.parse(require("fs").readFileSync("scripts/peers.json", "utf8")).toolchain')"
 NEED_GO="$(for p in "${PEERS[@]}"; do cut -d"|" -f4 <<<"$p"; done | sort -V | tail -n1)"
 
 build_peer() {
-  local name="$1" module="$2" version="$3" want_go="$4" tags="$5" packages="$6" files="$7"
+  local name="$1" module="$2" version="$3" want_go="$4" tags="$5" packages="$6" files="$7" ldflags="$8"
   local dest="$PEERS_DIR/$name@$version"
-  local stamp="module=$module version=$version tags=$tags packages=$packages files=$files"
+  local stamp="module=$module version=$version tags=$tags packages=$packages files=$files${ldflags:+ ldflags=$ldflags}"
   if [ -f "$dest/.built" ] && [ "$(cat "$dest/.built")" = "$stamp" ]; then
     return 0
   fi
@@ -96,7 +97,7 @@ build_peer() {
   rm -rf "$tmp" && mkdir -p "$tmp"
   # shellcheck disable=SC2086 # packages is a list
   (cd "$dir" && CGO_ENABLED=0 GOTOOLCHAIN="$toolchain" GOFLAGS=-mod=readonly \
-    go build -trimpath -tags "$tags" -o "$tmp/" $packages)
+    go build -trimpath -tags "$tags" -ldflags "$ldflags" -o "$tmp/" $packages)
   # Files of the module a test reads beside the binary (Spegel's Helm chart), at their module paths.
   for f in $files; do
     mkdir -p "$tmp/$(dirname "$f")" && cp "$dir/$f" "$tmp/$f"
@@ -120,8 +121,8 @@ if ! go_at_least "${TOOLCHAIN#go}" "$NEED_GO"; then
 fi
 mkdir -p "$PEERS_DIR"
 for p in "${PEERS[@]}"; do
-  IFS='|' read -r name module version want_go tags packages files <<<"$p"
-  build_peer "$name" "$module" "$version" "$want_go" "$tags" "$packages" "$files"
+  IFS='|' read -r name module version want_go tags packages files ldflags <<<"$p"
+  build_peer "$name" "$module" "$version" "$want_go" "$tags" "$packages" "$files" "$ldflags"
 done
 echo "setup.sh: peers in $PEERS_DIR: $(cd "$PEERS_DIR" && ls -d -- *@* | tr '\n' ' ')"
 

@@ -78,8 +78,8 @@ export const COMMANDS: CommandSpec[] = [
     description: [
       'Stages IMAGE (from the store, so offline once prepulled; else prepulls it first), seeds it into containerd,',
       "compares its /etc/kairos-release with the node's as the Kairos operator does (equal: \"up to date\", nothing",
-      'to do), then runs `kairos-agent upgrade --source dir:<rootfs> --exclude-path /etc/hostname --exclude-path',
-      '/etc/hosts`. The result is recorded; the staging is removed after success.',
+      'to do), then runs `kairos-agent upgrade --source dir:<rootfs>` on the node (without the NodeOp pod\'s',
+      'KUBERNETES_SERVICE_HOST and HOST_DIR). The result is recorded; the staging is removed after success.',
     ].join('\n'),
     options: {
       ...PULL_OPTIONS,

@@ -1,7 +1,16 @@
 /**
- * Applies a staged rootfs with kairos-agent, exactly as the Kairos operator's upgrade job
- * calls it (reference/kairos.md §1a, §5): `upgrade --source dir:<rootfs>` with the node's
- * identity files excluded. Its output goes to the agent's log line by line.
+ * Applies a staged rootfs with kairos-agent: `upgrade --source dir:<rootfs>`, which every
+ * kairos-agent since 2.x accepts. Not `--exclude-path` (kairos-agent >= v2.25.2 only): the
+ * operator's upgrade pod passes it to keep the pod's own /etc/hosts and /etc/hostname out of
+ * a source that is the pod's root; a rootfs unpacked from the image's layers has no such
+ * files. Its output goes to the agent's log line by line.
+ *
+ * kairos-agent always runs on the node's own root here (it has no root prefix), also when
+ * kairos-spegel was started by `chroot /host` from a Kairos operator NodeOp pod. That pod's
+ * environment survives the chroot: with KUBERNETES_SERVICE_HOST set, kairos-agent reads the
+ * node's config from $HOST_DIR (default /host) instead of / (`GetHostDirForK8s`,
+ * https://github.com/kairos-io/kairos-agent/blob/v2.31.4/pkg/utils/k8s/common.go), finds no
+ * users there and refuses. So both are removed from its environment.
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -9,18 +18,36 @@ import { AgentError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
 
 export function kairosAgentArgs(rootfs: string, recovery: boolean): string[] {
-  return ['upgrade', '--source', `dir:${rootfs}`, '--exclude-path', '/etc/hostname', '--exclude-path', '/etc/hosts', ...(recovery ? ['--recovery'] : [])];
+  return ['upgrade', '--source', `dir:${rootfs}`, ...(recovery ? ['--recovery'] : [])];
+}
+
+/** The variables that make kairos-agent look for the node under $HOST_DIR. */
+const POD_ENV = ['KUBERNETES_SERVICE_HOST', 'HOST_DIR'];
+
+export function kairosAgentEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !POD_ENV.includes(k)));
+}
+
+/** kairos-agent logs with zerolog's console writer: "<time> INF|WRN|ERR ...". Its level is kept. */
+function agentLevel(line: string): 'debug' | 'info' | 'warn' | 'error' {
+  const level = / (DBG|TRC|INF|WRN|ERR|FTL|PNC) /.exec(line.slice(0, 40))?.[1];
+  if (level === 'WRN') return 'warn';
+  if (level === 'ERR' || level === 'FTL' || level === 'PNC') return 'error';
+  if (level === 'DBG' || level === 'TRC') return 'debug';
+  return 'info';
 }
 
 export async function runKairosAgent(command: string, args: string[], log: Logger): Promise<void> {
-  log.info({ command: [command, ...args].join(' ') }, 'running kairos-agent');
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const dropped = POD_ENV.filter((k) => process.env[k] !== undefined);
+  log.info({ command: [command, ...args].join(' '), ...(dropped.length ? { unset: dropped } : {}) }, 'running kairos-agent');
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: kairosAgentEnv(process.env) });
   const tail: string[] = [];
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream }).on('line', (line) => {
+      if (line.trim() === '') return;
       tail.push(line);
       if (tail.length > 20) tail.shift();
-      log.info({ from: 'kairos-agent' }, line);
+      log[agentLevel(line)]({ from: 'kairos-agent' }, line);
     });
   }
   const code = await new Promise<number | null>((resolve, reject) => {

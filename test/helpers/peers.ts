@@ -1,7 +1,8 @@
 /**
  * The real programs scripts/setup.sh builds from their Go modules (pinned in
- * scripts/peers.json), and the containerd matrix the tests run on: Debian's 1.6 beside
- * the built 1.7, 2.2 (the default) and newest 2.x. Every test names the version it ran.
+ * scripts/peers.json), the containerd matrix the tests run on: Debian's 1.6 beside
+ * the built 1.7, 2.2 (the default) and newest 2.x, and the kairos-agent pair. Every test names
+ * the version it ran.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -70,4 +71,19 @@ export function containerdMatrix(): ContainerdBuild[] {
   const versions = PINS.filter((p) => p.name === 'containerd').map((p) => p.version);
   const sorted = versions.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   return [debian(), ...sorted.map(built)];
+}
+
+export interface KairosAgentBuild {
+  /** "kairos-agent v2.31.4": what a test is named after. */
+  label: string;
+  version: string;
+  binary: string;
+}
+
+/** The pinned kairos-agent builds, oldest first: the 2.24 line and the newest. */
+export function kairosAgents(): KairosAgentBuild[] {
+  const versions = PINS.filter((p) => p.name === 'kairos-agent').map((p) => p.version);
+  return versions
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+    .map((version) => ({ label: `kairos-agent ${version}`, version, binary: peerBinary('kairos-agent', 'kairos-agent', version) }));
 }
