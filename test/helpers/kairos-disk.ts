@@ -16,8 +16,8 @@ export interface KairosDisk {
   device: string;
   recovery: string;
   state: string;
-  /** A file of `cOS/<image>` on the state partition, or undefined if the image or file is not there. */
-  readImageFile(image: string, file: string): Promise<string | undefined>;
+  /** A file of `cOS/<image>` on the state (or recovery) partition, or undefined if the image or file is not there. */
+  readImageFile(image: string, file: string, partition?: 'state' | 'recovery'): Promise<string | undefined>;
   /** Detaches the disk, and any loop device left on a file under `dir`. */
   detach(): Promise<void>;
 }
@@ -62,13 +62,13 @@ export async function createKairosDisk(dir: string, node: KairosNode, activeRoot
       device,
       recovery,
       state,
-      async readImageFile(name, file) {
+      async readImageFile(name, file, partition = 'state') {
         const mnt = path.join(dir, 'mnt');
         mkdirSync(path.join(mnt, 'state'), { recursive: true });
         mkdirSync(path.join(mnt, 'image'), { recursive: true });
         const script = [
           'set -e',
-          `mount -o ro ${state} ${mnt}/state`,
+          `mount -o ro ${partition === 'state' ? state : recovery} ${mnt}/state`,
           `[ -f ${mnt}/state/cOS/${name} ] || exit 3`,
           `mount -o ro,loop ${mnt}/state/cOS/${name} ${mnt}/image`,
           `cat ${mnt}/image/${file} || exit 3`,

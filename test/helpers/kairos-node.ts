@@ -59,6 +59,15 @@ export class KairosNode {
 
   /** Runs `argv` as if the node root were `/`. */
   run(argv: string[], opts: NodeRunOptions = {}): Promise<RunResult> {
+    const [cmd, args] = this.command(argv, opts);
+    return run(cmd, args, { timeoutMs: opts.timeoutMs ?? 120_000, env: { PATH: NODE_PATH } });
+  }
+
+  /**
+   * The command line that runs `argv` as if the node root were `/`. Every step execs the
+   * next, so the process started is `argv[0]` itself, for a test that signals it.
+   */
+  command(argv: string[], opts: Omit<NodeRunOptions, 'timeoutMs'> = {}): [string, string[]] {
     const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
     const R = this.root;
     const lines = [
@@ -83,7 +92,6 @@ export class KairosNode {
     }
     const env = { PATH: NODE_PATH, HOME: '/root', NO_COLOR: '1', ...opts.env };
     lines.push(`exec chroot "$R" /usr/bin/env -i ${Object.entries(env).map(([k, v]) => q(`${k}=${v}`)).join(' ')} ${argv.map(q).join(' ')}`);
-    const [cmd, args] = (opts.via ?? ((c, a) => [c, a]))('unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', lines.join('\n')]);
-    return run(cmd, args, { timeoutMs: opts.timeoutMs ?? 120_000, env: { PATH: NODE_PATH } });
+    return (opts.via ?? ((c, a) => [c, a]))('unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', lines.join('\n')]);
   }
 }

@@ -87,3 +87,9 @@ export function kairosAgents(): KairosAgentBuild[] {
     .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
     .map((version) => ({ label: `kairos-agent ${version}`, version, binary: peerBinary('kairos-agent', 'kairos-agent', version) }));
 }
+
+/** The newest pinned kairos-agent: what a test runs unless it runs both. */
+export function defaultKairosAgent(): KairosAgentBuild {
+  const { version } = pin('kairos-agent');
+  return kairosAgents().find((k) => k.version === version)!;
+}

@@ -1,29 +1,23 @@
 /**
  * A real upgrade by the real kairos-agent of each pinned version, on a disposable disk
- * (test/helpers/kairos-disk.ts): `kairos-spegel upgrade IMAGE` runs on a node root booted
+ * (test/helpers/kairos-install.ts): `kairos-spegel upgrade IMAGE` runs on a node root booted
  * from COS_ACTIVE, with the environment a Kairos operator NodeOp pod leaves after `chroot
  * /host` (KUBERNETES_SERVICE_HOST, HOST_DIR=/host). It stages the image from a loopback
  * registry and hands the rootfs to kairos-agent, which writes a new cOS/active.img and keeps
  * the old one as passive.img. Also shown on the real agent: why kairos-spegel passes no
  * --exclude-path, and why it drops the pod's variables.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT } from '../helpers/agent.ts';
 import { pushImage } from '../helpers/image.ts';
-import { createKairosDisk, type KairosDisk } from '../helpers/kairos-disk.ts';
-import { KairosNode } from '../helpers/kairos-node.ts';
+import { ACTIVE_CMDLINE, installKairosNode, type InstalledNode } from '../helpers/kairos-install.ts';
 import { startLoopbackRegistry, type LoopbackRegistry } from '../helpers/loopback-registry.ts';
-import { DIST } from '../helpers/package.ts';
 import { kairosAgents } from '../helpers/peers.ts';
 import { run } from '../helpers/proc.ts';
 import { rawTar, writeImage, type RawEntry } from '../helpers/oci-layout.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const release = (v: string) => `KAIROS_ID="kairos"\nKAIROS_NAME="kairos-core-debian-12"\nKAIROS_VERSION="${v}"\nKAIROS_SOFTWARE_VERSION_PREFIX="k3s"\nKAIROS_SOFTWARE_VERSION="v1.33.4+k3s1"\n`;
-/** The kernel command line of a node booted from the active system (the agent reads its boot state here). */
-const CMDLINE = 'BOOT_IMAGE=/cOS/active.img console=tty1 root=LABEL=COS_ACTIVE cos-img/filename=/cOS/active.img panic=5';
 /** What a NodeOp job pod has in its environment, and keeps through `chroot /host`. */
 const NODEOP_ENV = { KUBERNETES_SERVICE_HOST: '10.43.0.1', KUBERNETES_SERVICE_PORT: '443', HOST_DIR: '/host' };
 
@@ -55,39 +49,14 @@ afterAll(async () => {
 });
 
 describe.each(kairosAgents())('$label: upgrade on a loop disk from a NodeOp-like environment', ({ binary, version }) => {
-  const work = tempDir('ks-kdisk-');
-  const node = KairosNode.prepare(path.join(work, 'root'));
-  let disk: KairosDisk;
-  const binds = [DIST, path.dirname(binary)];
+  let n: InstalledNode;
 
   beforeAll(async () => {
-    // The installed system, v3.6.0: in active.img, and the node's own /etc/kairos-release.
-    const old = path.join(work, 'old-root');
-    for (const e of osTree('v3.6.0')) {
-      const p = path.join(old, e.name);
-      if (e.type === 'dir') mkdirSync(p, { recursive: true });
-      else writeFileSync(p, e.data ?? '', { mode: e.mode ?? 0o644 });
-    }
-    node.write('/etc/kairos-release', release('v3.6.0'));
-    node.write(
-      '/oem/90_node.yaml',
-      [
-        '#cloud-config',
-        'users:',
-        '  - {name: kairos, passwd: kairos, groups: [admin]}',
-        '# A small transition image (the default is 3 GiB).',
-        'upgrade: {system: {size: 128}}',
-        'kairos-spegel:',
-        '  containerd: {socket: /run/none/containerd.sock}',
-        `  upgrade: {kairos_agent: ${binary}}`,
-        '',
-      ].join('\n'),
-    );
-    node.write(`/etc/containerd/certs.d/${registry.host}/hosts.toml`, `server = "${registry.url}"\n`);
-    disk = await createKairosDisk(work, node, old);
+    n = await installKairosNode(tempDir('ks-kdisk-'), { release: release('v3.6.0'), kairosAgent: binary, kairosSpegel: ['  containerd: {socket: /run/none/containerd.sock}'] });
+    n.node.write(`/etc/containerd/certs.d/${registry.host}/hosts.toml`, `server = "${registry.url}"\n`);
   }, 120_000);
   afterAll(async () => {
-    await disk?.detach();
+    await n?.destroy();
   });
 
   // v2.25.2 added --exclude-path (kairos-agent a1afa1e6); the 2.24 line does not have it.
@@ -100,24 +69,19 @@ describe.each(kairosAgents())('$label: upgrade on a loop disk from a NodeOp-like
   });
 
   it('under the NodeOp variables, kairos-agent itself looks for the node under /host and refuses', async () => {
-    const r = await node.run([binary, 'upgrade', '--source', 'dir:/usr'], { cmdline: CMDLINE, binds, env: NODEOP_ENV });
+    const r = await n.node.run([binary, 'upgrade', '--source', 'dir:/usr'], { cmdline: ACTIVE_CMDLINE, binds: [path.dirname(binary)], env: NODEOP_ENV });
     expect(r.code, r.stdout + r.stderr).not.toBe(0);
     expect(r.stdout + r.stderr).toMatch(/No users found/);
-    expect(await disk.readImageFile('passive.img', 'etc/kairos-release')).toBeUndefined();
+    expect(await n.release('passive.img')).toBeUndefined();
   });
 
   it('kairos-spegel upgrade: the new active.img holds the new version, passive.img the old one', async () => {
-    const r = await node.run([AGENT, '--json', 'upgrade', image()], {
-      cmdline: CMDLINE,
-      binds,
-      env: { ...NODEOP_ENV, KAIROS_SPEGEL_NATIVE_ADDON: process.env['KAIROS_SPEGEL_NATIVE_ADDON'] ?? '' },
-      timeoutMs: 300_000,
-    });
+    const r = await n.kairosSpegel(['--json', 'upgrade', image()], { env: NODEOP_ENV, timeoutMs: 300_000 });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ action: 'applied', version: 'v3.6.1-k3sv1.33.4+k3s1', current: 'v3.6.0-k3sv1.33.4+k3s1' });
-    expect(r.stderr).toMatch(new RegExp(`"unset":\\["KUBERNETES_SERVICE_HOST","HOST_DIR"\\]`));
-    expect(await disk.readImageFile('active.img', 'etc/kairos-release')).toBe(release('v3.6.1'));
-    expect(await disk.readImageFile('active.img', 'usr/lib/os-payload.txt')).toBe('the v3.6.1 system\n');
-    expect(await disk.readImageFile('passive.img', 'etc/kairos-release')).toBe(release('v3.6.0'));
+    expect(r.stderr).toMatch(/"unset":\["KUBERNETES_SERVICE_HOST","HOST_DIR"\]/);
+    expect(await n.release('active.img')).toBe(release('v3.6.1'));
+    expect(await n.disk.readImageFile('active.img', 'usr/lib/os-payload.txt')).toBe('the v3.6.1 system\n');
+    expect(await n.release('passive.img')).toBe(release('v3.6.0'));
   }, 300_000);
 });

@@ -1,23 +1,27 @@
 /**
- * `upgrade` end to end through the binary, with a real registry and the stand-in
- * kairos-agent (test/fixtures/kairos-agent-standin, following reference/kairos.md §1):
- * the documented arguments, "up to date" without a call, refusals, offline upgrades from
- * a prepulled image, failure handling, --reboot, and kill -9 during unpack.
+ * `upgrade` end to end through the binary, with a real registry and the real kairos-agent
+ * (the newest pinned) on an installed node with a disposable disk
+ * (test/helpers/kairos-install.ts): what it records, "up to date" without touching the disk,
+ * refusals, --recovery and --reboot, offline upgrades from a prepulled image, and kill -9
+ * during unpack. Where kairos-agent must fail, test/fixtures/kairos-agent-fault takes its place.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT, runAgent } from '../helpers/agent.ts';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pushImage } from '../helpers/image.ts';
+import { installKairosNode, type InstalledNode } from '../helpers/kairos-install.ts';
 import { startLoopbackRegistry, type LoopbackRegistry } from '../helpers/loopback-registry.ts';
 import { requireRoot } from '../helpers/netns.ts';
+import { defaultKairosAgent } from '../helpers/peers.ts';
 import { rawTar, writeImage, type RawEntry } from '../helpers/oci-layout.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
-const STANDIN = path.resolve(import.meta.dirname, '../fixtures/kairos-agent-standin');
+const FAULT = path.resolve(import.meta.dirname, '../fixtures/kairos-agent-fault');
 const release = (v: string) => `KAIROS_ID="kairos"\nKAIROS_VERSION="${v}"\nKAIROS_SOFTWARE_VERSION_PREFIX="k3s"\nKAIROS_SOFTWARE_VERSION="v1.33.4+k3s1"\n`;
+const STATE = '/usr/local/kairos-spegel/state.json';
+const STAGING = '/usr/local/kairos-spegel/staging';
 
 function osTree(version: string | undefined, big = 0): RawEntry[] {
   return [
@@ -36,7 +40,9 @@ describe('upgrade', () => {
   const dir = tempDir('ks-upgrade-');
   let registry: LoopbackRegistry;
   let beds = 0;
+  const nodes: InstalledNode[] = [];
   const img = (name: string) => `${registry?.host}/kairos/${name}`;
+  const agent = () => defaultKairosAgent().binary;
 
   async function publish(name: string, version: string | undefined, big = 0) {
     const layout = path.join(dir, `layout-${name.replace(/\W/g, '-')}`);
@@ -44,130 +50,136 @@ describe('upgrade', () => {
     await pushImage(undefined, `${layout}:x`, img(name));
   }
 
-  /** A node: installed v3.6.0, the stand-in as kairos-agent, the registry in hosts.toml. */
-  function node(extra = '') {
-    const root = path.join(dir, `node${++beds}`);
-    mkdirSync(path.join(root, 'oem'), { recursive: true });
-    mkdirSync(path.join(root, 'etc/containerd/certs.d', registry.host), { recursive: true });
-    writeFileSync(path.join(root, 'etc/containerd/certs.d', registry.host, 'hosts.toml'), `server = "${registry.url}"\n`);
-    writeFileSync(path.join(root, 'etc/kairos-release'), release('v3.6.0'));
-    writeFileSync(
-      path.join(root, 'oem/90.yaml'),
-      `#cloud-config\nkairos-spegel:\n  distro: containerd\n  containerd: {socket: /run/none/containerd.sock}\n  upgrade:\n    kairos_agent: ${STANDIN}\n    reboot_delay: 300ms\n    reboot_command: ${path.join(root, 'reboot')}\n${extra}`,
-    );
-    writeFileSync(path.join(root, 'reboot'), `#!/bin/sh\necho rebooted > ${path.join(root, 'rebooted')}\n`, { mode: 0o755 });
-    const log = path.join(root, 'kairos-agent.args');
-    const env = { ...process.env, KAIROS_AGENT_STANDIN_LOG: log };
-    const staging = path.join(root, 'usr/local/kairos-spegel/staging');
-    return {
-      root,
-      staging,
-      calls: () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []),
-      upgrade: (args: string[], more: NodeJS.ProcessEnv = {}) => runAgent(['--root', root, '--json', 'upgrade', ...args], { env: { ...env, ...more }, timeoutMs: 300_000 }),
-    };
+  /** A node installed with v3.6.0, the registry in hosts.toml, a reboot command that leaves a mark. */
+  async function node(opts: { kairosAgent?: string; stateMiB?: number } = {}): Promise<InstalledNode> {
+    const kairosAgent = opts.kairosAgent ?? agent();
+    const n = await installKairosNode(path.join(dir, `node${++beds}`), {
+      release: release('v3.6.0'),
+      kairosAgent,
+      binds: [path.dirname(FAULT)],
+      kairosSpegel: [
+        '  distro: containerd',
+        '  containerd: {socket: /run/none/containerd.sock}',
+        `  upgrade: {kairos_agent: ${kairosAgent}, reboot_delay: 300ms, reboot_command: /root/reboot}`,
+      ],
+      ...(opts.stateMiB ? { stateMiB: opts.stateMiB } : {}),
+    });
+    nodes.push(n);
+    n.node.write(`/etc/containerd/certs.d/${registry.host}/hosts.toml`, `server = "${registry.url}"\n`);
+    n.node.write('/root/reboot', '#!/bin/sh\necho rebooted > /root/rebooted\n', 0o755);
+    return n;
   }
+  const stagings = (n: InstalledNode) => (existsSync(n.node.path(STAGING)) ? readdirSync(n.node.path(STAGING)).filter((d) => /^[0-9a-f]{64}$/.test(d)) : []);
+  const applied = (n: InstalledNode) => (JSON.parse(readFileSync(n.node.path(STATE), 'utf8')) as { applied: { result: string; version: string; recovery: boolean }[] }).applied;
 
   beforeAll(async () => {
-    requireRoot('the stand-in kairos-agent, like the real one, requires root');
+    requireRoot('kairos-agent upgrades a loop disk from a chroot');
     registry = await startLoopbackRegistry(dir, 'reg');
     await publish('os:v3.6.1', 'v3.6.1');
     await publish('os:v3.6.0', 'v3.6.0');
     await publish('not-kairos:v1', undefined);
     await publish('big:v3.7.0', 'v3.7.0', 200_000_000);
   }, 300_000);
+  afterEach(async () => {
+    for (const n of nodes.splice(0)) await n.destroy();
+  });
   afterAll(async () => {
     await registry?.stop();
   });
 
-  it('passes exactly the documented arguments and the staged rootfs; records it; removes the staging', async () => {
-    const n = node();
-    const r = await n.upgrade([img('os:v3.6.1')]);
+  it('applies the staged rootfs with kairos-agent; records it; removes the staging', async () => {
+    const n = await node();
+    const r = await n.kairosSpegel(['--json', 'upgrade', img('os:v3.6.1')]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const result = JSON.parse(r.stdout) as { action: string; rootfs: string; version: string; current: string };
     expect(result).toMatchObject({ action: 'applied', version: 'v3.6.1-k3sv1.33.4+k3s1', current: 'v3.6.0-k3sv1.33.4+k3s1' });
-    const calls = n.calls();
-    expect(calls.slice(0, 7)).toEqual(['upgrade', '--source', `dir:${result.rootfs}`, '--exclude-path', '/etc/hostname', '--exclude-path', '/etc/hosts']);
-    expect(calls[7]).toMatch(/^rootfs-ok \d+ entries$/);
-    expect(existsSync(result.rootfs)).toBe(false);
-    const state = JSON.parse(readFileSync(path.join(n.root, 'usr/local/kairos-spegel/state.json'), 'utf8')) as { applied: { result: string; version: string }[] };
-    expect(state.applied).toEqual([expect.objectContaining({ result: 'applied', version: 'v3.6.1-k3sv1.33.4+k3s1', recovery: false })]);
+    expect(r.stderr).toContain(`"command":"${agent()} upgrade --source dir:${result.rootfs}"`);
+    expect(await n.release('active.img')).toBe(release('v3.6.1'));
+    expect(await n.release('passive.img')).toBe(release('v3.6.0'));
+    expect(stagings(n)).toEqual([]);
+    expect(applied(n)).toEqual([expect.objectContaining({ result: 'applied', version: 'v3.6.1-k3sv1.33.4+k3s1', recovery: false })]);
     expect(r.stderr).toMatch(/no containerd to seed/);
   });
 
-  it('--recovery adds --recovery; --reboot reboots after the logged delay', async () => {
-    const n = node();
-    const r = await n.upgrade([img('os:v3.6.1'), '--recovery', '--reboot']);
+  it('--recovery upgrades the recovery system; --reboot reboots after the logged delay', async () => {
+    const n = await node();
+    const r = await n.kairosSpegel(['--json', 'upgrade', img('os:v3.6.1'), '--recovery', '--reboot']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(n.calls().slice(0, 8)).toEqual(['upgrade', '--source', expect.stringMatching(/^dir:/), '--exclude-path', '/etc/hostname', '--exclude-path', '/etc/hosts', '--recovery']);
+    expect(await n.disk.readImageFile('recovery.img', 'etc/kairos-release', 'recovery')).toBe(release('v3.6.1'));
+    expect(await n.release('passive.img'), 'the active system is left alone').toBeUndefined();
+    expect(applied(n)).toEqual([expect.objectContaining({ result: 'applied', recovery: true })]);
     expect(r.stderr).toMatch(/rebooting in 300ms/);
-    expect(readFileSync(path.join(n.root, 'rebooted'), 'utf8')).toBe('rebooted\n');
+    expect(readFileSync(n.node.path('/root/rebooted'), 'utf8')).toBe('rebooted\n');
   });
 
-  it('equal versions: no call, exit 0, "up to date"', async () => {
-    const n = node();
-    const r = await n.upgrade([img('os:v3.6.0')]);
+  it('equal versions: kairos-agent is not called, exit 0, "up to date"; --force applies it anyway', async () => {
+    const n = await node();
+    const r = await n.kairosSpegel(['--json', 'upgrade', img('os:v3.6.0')]);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ action: 'up-to-date', version: 'v3.6.0-k3sv1.33.4+k3s1' });
-    expect(n.calls()).toEqual([]);
-    const forced = await n.upgrade([img('os:v3.6.0'), '--force']);
-    expect(forced.code).toBe(0);
-    expect(n.calls()[0]).toBe('upgrade');
+    expect(r.stderr).not.toContain('running kairos-agent');
+    expect(await n.release('passive.img')).toBeUndefined();
+    const forced = await n.kairosSpegel(['upgrade', img('os:v3.6.0'), '--force']);
+    expect(forced.code, forced.stdout + forced.stderr).toBe(0);
+    expect(await n.release('passive.img')).toBe(release('v3.6.0'));
   });
 
   it('refuses an image without kairos-release unless forced', async () => {
-    const n = node();
-    const r = await n.upgrade([img('not-kairos:v1')]);
+    const n = await node();
+    const r = await n.kairosSpegel(['--json', 'upgrade', img('not-kairos:v1')]);
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'E_NO_RELEASE', hint: expect.stringContaining('--force') });
-    expect(n.calls()).toEqual([]);
+    expect(r.stderr).not.toContain('running kairos-agent');
+    expect(await n.release('passive.img')).toBeUndefined();
   });
 
   it('works offline once the image is prepulled and staged', async () => {
-    const n = node();
-    const pre = await runAgent(['--root', n.root, '--json', 'prepull', '--unpack', img('os:v3.6.1')]);
+    const n = await node();
+    const pre = await n.kairosSpegel(['--json', 'prepull', '--unpack', img('os:v3.6.1')]);
     expect(pre.code, pre.stderr).toBe(0);
     expect(JSON.parse(pre.stdout).staged).toMatch(/staging\/[0-9a-f]{64}\/rootfs$/);
     // The registry disappears: hosts.toml now names a dead server.
-    writeFileSync(path.join(n.root, 'etc/containerd/certs.d', registry.host, 'hosts.toml'), 'server = "http://127.0.0.1:9"\n');
-    const r = await n.upgrade([img('os:v3.6.1')]);
+    n.node.write(`/etc/containerd/certs.d/${registry.host}/hosts.toml`, 'server = "http://127.0.0.1:9"\n');
+    const r = await n.kairosSpegel(['--json', 'upgrade', img('os:v3.6.1')]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stderr).toMatch(/already in the store: no download/);
-    expect(n.calls()[0]).toBe('upgrade');
+    expect(await n.release('active.img')).toBe(release('v3.6.1'));
   });
 
   it('a failing kairos-agent fails the upgrade, keeps the staging and records the failure', async () => {
-    const n = node();
-    const r = await n.upgrade([img('os:v3.6.1')], { KAIROS_AGENT_STANDIN_FAIL: '1' });
+    const n = await node({ kairosAgent: FAULT });
+    const r = await n.kairosSpegel(['--json', 'upgrade', img('os:v3.6.1')]);
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'E_KAIROS_AGENT', message: expect.stringMatching(/exit 1.*no space left on device/) });
-    expect(readdirSync(n.staging).filter((d) => /^[0-9a-f]{64}$/.test(d))).toHaveLength(1);
-    const state = JSON.parse(readFileSync(path.join(n.root, 'usr/local/kairos-spegel/state.json'), 'utf8')) as { applied: { result: string }[] };
-    expect(state.applied.at(-1)!.result).toBe('failed');
+    expect(r.stderr).toMatch(/"level":"error".*"from":"kairos-agent".*no space left on device/);
+    expect(stagings(n)).toHaveLength(1);
+    expect(applied(n).at(-1)!.result).toBe('failed');
   });
 
   it('kill -9 during unpack leaves no marked staging, and the next run completes', async () => {
-    const n = node();
-    const pre = await runAgent(['--root', n.root, 'prepull', img('big:v3.7.0')], { timeoutMs: 300_000 });
+    const n = await node({ stateMiB: 800 });
+    const pre = await n.kairosSpegel(['prepull', img('big:v3.7.0')], { timeoutMs: 300_000 });
     expect(pre.code, pre.stderr).toBe(0);
-    const child = spawn(AGENT, ['--root', n.root, 'upgrade', img('big:v3.7.0')], { stdio: 'ignore', env: { ...process.env, KAIROS_AGENT_STANDIN_LOG: path.join(n.root, 'unused') } });
+    const [cmd, args] = n.kairosSpegelCommand(['upgrade', img('big:v3.7.0')]);
+    const child = spawn(cmd, args, { stdio: 'ignore' });
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_c, s) => resolve(s)));
     // Kill once the unpack has written part of the rootfs.
     for (;;) {
-      const stagings = existsSync(n.staging) ? readdirSync(n.staging).filter((d) => /^[0-9a-f]{64}$/.test(d)) : [];
-      const fw = stagings.length ? path.join(n.staging, stagings[0]!, 'rootfs/usr/lib') : '';
+      const s = stagings(n);
+      const fw = s.length ? n.node.path(`${STAGING}/${s[0]}/rootfs/usr/lib`) : '';
       if (fw && existsSync(fw) && readdirSync(fw).length >= 3) break;
       if (child.exitCode !== null) throw new Error('the upgrade ended before it could be killed');
       await new Promise((r) => setTimeout(r, 5));
     }
     child.kill('SIGKILL');
     expect(await exited).toBe('SIGKILL');
-    const left = readdirSync(n.staging).filter((d) => /^[0-9a-f]{64}$/.test(d));
+    const left = stagings(n);
     expect(left).toHaveLength(1);
-    expect(existsSync(path.join(n.staging, left[0]!, 'staged.json'))).toBe(false);
-    const r = await n.upgrade([img('big:v3.7.0')]);
+    expect(existsSync(n.node.path(`${STAGING}/${left[0]}/staged.json`))).toBe(false);
+    const r = await n.kairosSpegel(['--json', 'upgrade', img('big:v3.7.0')], { timeoutMs: 300_000 });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stderr).toMatch(/removing an incomplete staging left by an interrupted unpack/);
-    expect(n.calls()[7]).toMatch(/^rootfs-ok/);
-    rmSync(n.root, { recursive: true, force: true });
+    expect(await n.release('active.img')).toBe(release('v3.7.0'));
+    rmSync(n.node.path('/usr/local/kairos-spegel'), { recursive: true, force: true });
   }, 300_000);
 });
