@@ -5,10 +5,12 @@
 // the agent wrote (Spegel has no peer holding it: the registry serves it), then node B's
 // containerd pulls it from node A through Spegel; `health`; both nodes `prepull` an upgrade
 // image, A from the registry, B from A, and A upgrades with it: unpacked, versions compared,
-// handed to a stand-in kairos-agent (test/fixtures/kairos-agent-standin: kairos-agent needs a
-// booted Kairos) that records its arguments and checks the rootfs it got.
+// handed to the real kairos-agent (built by scripts/setup.sh), which writes the new system to
+// A's disk (a loop device with COS_STATE and COS_RECOVERY; A's root runs chrooted, booted
+// from COS_ACTIVE, test/helpers/kairos-install.ts): the new active.img holds the new
+// version, passive.img the old one.
 // Run as root: npm run rehearsal
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { table } from '../src/cli/output.ts';
 import { formatBytes } from '../src/config/units.ts';
@@ -18,8 +20,9 @@ import { runAgent } from '../test/helpers/agent.ts';
 import { startContainerd, type Containerd } from '../test/helpers/containerd.ts';
 import { buildImage, pushImage } from '../test/helpers/image.ts';
 import { kairosRelease, writeKairosImage } from '../test/helpers/kairos-image.ts';
+import { installKairosNode, type InstalledNode } from '../test/helpers/kairos-install.ts';
 import { requireRoot } from '../test/helpers/netns.ts';
-import { defaultContainerd, peerVersion } from '../test/helpers/peers.ts';
+import { defaultContainerd, defaultKairosAgent, peerVersion } from '../test/helpers/peers.ts';
 import { run, waitFor, type Daemon } from '../test/helpers/proc.ts';
 import { startRegistry } from '../test/helpers/registry.ts';
 import { startSpegel, sumSamples, type Spegel } from '../test/helpers/spegel.ts';
@@ -30,7 +33,6 @@ const IMAGE = `${UPSTREAM}/kairos/rehearsal:v1`;
 const UPGRADE = `${UPSTREAM}/kairos/upgrade:v3.6.1`;
 const INSTALLED = 'v3.6.0';
 const TARGET = 'v3.6.1';
-const STANDIN = path.resolve(import.meta.dirname, '../test/fixtures/kairos-agent-standin');
 
 function step(title: string): void {
   process.stdout.write(`\n== ${title}\n`);
@@ -67,7 +69,7 @@ function prepareRoot(node: Node): void {
   writeFileSync(path.join(node.root, 'etc/kairos-release'), kairosRelease(INSTALLED));
   writeFileSync(
     path.join(node.root, 'oem/90_kairos-spegel.yaml'),
-    `#cloud-config\nkairos-spegel:\n  distro: containerd\n  mirror:\n    ports: [30020]   # Spegel's hostPort; its NodePort needs kube-proxy\n  containerd:\n    ctr: ${defaultContainerd().ctr}\n  upgrade:\n    kairos_agent: ${STANDIN}\n`,
+    `#cloud-config\nkairos-spegel:\n  distro: containerd\n  mirror:\n    ports: [30020]   # Spegel's hostPort; its NodePort needs kube-proxy\n  containerd:\n    ctr: ${defaultContainerd().ctr}\n  upgrade:\n    kairos_agent: ${defaultKairosAgent().binary}\n`,
   );
 }
 
@@ -80,6 +82,7 @@ async function main(): Promise<number> {
   mkdirSync(WORK, { recursive: true });
 
   let net: SiteNetwork | undefined;
+  let installed: InstalledNode | undefined;
   const daemons: Daemon[] = [];
   try {
     step('Two nodes on a LAN, and an upstream registry behind a router');
@@ -91,6 +94,14 @@ async function main(): Promise<number> {
     mkdirSync(path.join(WORK, 'image'));
     await pushImage(net.upstream, await buildImage(path.join(WORK, 'image'), 2, 1_000_000), IMAGE);
     show(`pushed ${IMAGE}`);
+
+    step(`Node A is installed with Kairos ${INSTALLED}: a disk with COS_STATE (cOS/active.img) and COS_RECOVERY`);
+    installed = await installKairosNode(path.dirname(a!.root), {
+      release: kairosRelease(INSTALLED),
+      kairosAgent: defaultKairosAgent().binary,
+      binds: [path.dirname(defaultContainerd().ctr)],
+    });
+    show(`${installed.disk.device}: ${installed.disk.recovery} COS_RECOVERY, ${installed.disk.state} COS_STATE; active.img says ${(await installed.release('active.img'))?.match(/KAIROS_VERSION="([^"]*)"/)?.[1]}`);
 
     step("The node's files: containerd's config.toml (config_path set) and a cloud-config");
     for (const n of [a!, b!]) prepareRoot(n);
@@ -167,27 +178,30 @@ async function main(): Promise<number> {
     show(seeded.stdout.split('\n').filter((l) => l.includes('distribution.source') && l.includes('kairos/upgrade')).map((l) => l.replace(/\s+/g, ' ')).join('\n'));
 
     step(`Node A upgrades from Kairos ${INSTALLED} to ${TARGET}: kairos-spegel upgrade (no download: the image is prepulled)`);
-    const argsLog = path.join(WORK, 'kairos-agent.args');
-    const up = await agent(a!, ['upgrade', UPGRADE], { ...process.env, KAIROS_AGENT_STANDIN_LOG: argsLog });
-    const called = existsSync(argsLog) ? readFileSync(argsLog, 'utf8').trim().split('\n') : [];
-    show(`the stand-in kairos-agent was called as: kairos-agent ${called.filter((l) => !l.startsWith('rootfs-ok')).join(' ')}`);
-    show(`and found a root filesystem there: ${called.find((l) => l.startsWith('rootfs-ok')) ?? 'NO'}`);
+    const version = await run(defaultKairosAgent().binary, ['version']);
+    show(`kairos-agent version: ${version.stdout.trim()}`);
+    const up = await installed.kairosSpegel(['upgrade', UPGRADE], { via: (c, args) => a!.host.exec(c, args), timeoutMs: 300_000 });
+    show(pretty(up.stdout + up.stderr));
+    const versionIn = async (image: 'active.img' | 'passive.img') => (await installed!.release(image))?.match(/KAIROS_VERSION="([^"]*)"/)?.[1];
+    const [active, passive] = [await versionIn('active.img'), await versionIn('passive.img')];
+    show(`on node A's disk now: cOS/active.img has Kairos ${active ?? 'nothing'}, cOS/passive.img ${passive ?? 'nothing'}`);
 
     step('kairos-spegel status (node A)');
     await agent(a!, ['status']);
 
     step('Result');
-    const upgraded = up === 0 && called[0] === 'upgrade' && called.some((l) => l.startsWith('rootfs-ok'));
+    const upgraded = up.code === 0 && active === TARGET && passive === INSTALLED;
     const ok = health === 0 && bFromUpstream === 0 && upgraded && seeded.stdout.includes('kairos/upgrade');
     show(
       ok
-        ? `OK: both containerds pulled ${IMAGE} through their Spegel (B from A); B prepulled ${UPGRADE} from A alone; A seeded it and upgraded with it; files are in ${WORK}`
+        ? `OK: both containerds pulled ${IMAGE} through their Spegel (B from A); B prepulled ${UPGRADE} from A alone; A seeded it, and kairos-agent upgraded A's disk with it; files are in ${WORK}`
         : 'FAILED: see above',
     );
     show(readFileSync(path.join(hostsDir(a!), UPSTREAM, 'hosts.toml'), 'utf8'));
     return ok ? 0 : 1;
   } finally {
     for (const d of daemons.reverse()) await d.stop();
+    await installed?.destroy();
     await net?.destroy();
   }
 }
