@@ -27,7 +27,7 @@ export function siteMarkdown(r: SiteReport, machine: string, command: string, ch
     lines.push(`| ${s.name}: ${s.title} | ${mb(wan)} | ${(wan / r.image.size).toFixed(3)} | ${times} | ${s.totalSeconds} | ${split} |`);
   }
   lines.push('');
-  lines.push('Per-node time is the whole command: the download, the handoff to containerd, and for `upgrade` also unpacking and the stand-in kairos-agent.');
+  lines.push('Per-node time is the whole command: the download, the handoff to containerd, and for `upgrade` also unpacking and kairos-agent writing the new system to the disk of the node.');
   lines.push('');
   lines.push(
     "Spegel's own counts, from each node's `/metrics` at the end of the scenario (`spegel_mirror_requests_total` by cache hit or miss; registry GETs it answered with 200, and their bytes). " +

@@ -46,6 +46,8 @@ export interface NodeOutcome {
   wanBytes?: number;
   /** containerd holds the image at the expected digest afterwards (undefined: node killed). */
   holds?: boolean;
+  /** For `upgrade`: kairos-agent wrote the image's version to the node disk's active.img. */
+  applied?: boolean;
   /** Transfers that broke after progress and that the agent resumed by Range from the same source. */
   resumed: number;
   error?: string;
@@ -141,6 +143,7 @@ class ScenarioRun {
       const node = this.nodes.find((n) => n.name === o.node)!;
       o.wanBytes = last.nodes[this.env.net.nodes.indexOf(node.host)]!.wan;
       if (!killed.includes(node)) o.holds = (await node.holds(this.env.image.ref)) === this.env.image.digest;
+      if (o.command.startsWith('upgrade')) o.applied = (await node.activeVersion()) === this.env.image.version;
     }
     this.env.log(`  WAN: ${last.wanDown} bytes down, ${last.wanUp} up; per node ${this.outcomes.map((o) => `${o.node} ${o.wanBytes}`).join(', ')}`);
     const start = Math.min(...this.outcomes.map((o) => o.startedAt));

@@ -6,14 +6,17 @@
  * chart's hostPort and NodePort), serving that containerd's content and finding its peers
  * through libp2p, bootstrapped over HTTP from another node, as without Kubernetes. A node
  * without a mirror (the baseline) skips configure and Spegel: containerd and the agent
- * talk to the upstream alone.
+ * talk to the upstream alone. A node that upgrades gets a disk (test/helpers/kairos-install.ts)
+ * the first time, and `kairos-spegel upgrade` runs on its root as `/`, handing the image to
+ * the real kairos-agent.
  */
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runAgent } from '../../test/helpers/agent.ts';
 import { startContainerd, type Containerd } from '../../test/helpers/containerd.ts';
-import { defaultContainerd } from '../../test/helpers/peers.ts';
+import { defaultContainerd, defaultKairosAgent } from '../../test/helpers/peers.ts';
 import { kairosRelease } from '../../test/helpers/kairos-image.ts';
+import { installKairosNode, type InstalledNode } from '../../test/helpers/kairos-install.ts';
 import { run, type RunResult } from '../../test/helpers/proc.ts';
 import { startSpegel, sumSamples, type Spegel } from '../../test/helpers/spegel.ts';
 import type { SiteHost } from './topology.ts';
@@ -27,7 +30,8 @@ const ROUTER_PORT = 5001;
 const METRICS_PORT = 9090;
 /** Where each node's Spegel serves its libp2p identity for HTTP bootstrap. */
 export const BOOTSTRAP_PORT = 5002;
-const KAIROS_AGENT = path.resolve(import.meta.dirname, '../../test/fixtures/kairos-agent-standin');
+/** Room on the state partition for active.img, and a transition image of the site's image plus 100 MiB. */
+const STATE_MIB = 1024;
 
 export interface NodeOptions {
   /** host:port of the upstream registry (plain HTTP). */
@@ -60,6 +64,8 @@ export class SiteNode {
   readonly root: string;
   private containerd?: Containerd;
   private spegel?: Spegel;
+  private installed?: InstalledNode;
+  private installedVersion = '';
 
   constructor(host: SiteHost, dir: string) {
     this.host = host;
@@ -80,11 +86,12 @@ export class SiteNode {
     const hostsDir = path.join(r, 'etc/containerd/certs.d');
     mkdirSync(path.join(r, 'oem'), { recursive: true });
     mkdirSync(path.join(hostsDir, opts.registry), { recursive: true });
-    writeFileSync(path.join(r, 'oem/90_kairos-spegel.yaml'), `#cloud-config\nkairos-spegel:\n  distro: containerd\n  mirror:\n    ports: [${MIRROR_PORT}]\n  containerd:\n    ctr: ${defaultContainerd().ctr}\n  upgrade:\n    kairos_agent: ${KAIROS_AGENT}\n`);
+    writeFileSync(path.join(r, 'oem/90_kairos-spegel.yaml'), `#cloud-config\nkairos-spegel:\n  distro: containerd\n  mirror:\n    ports: [${MIRROR_PORT}]\n  containerd:\n    ctr: ${defaultContainerd().ctr}\n  upgrade:\n    kairos_agent: ${defaultKairosAgent().binary}\n`);
     writeFileSync(path.join(r, 'etc/containerd/config.toml'), `version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"\n`);
     // The user's own file for a plain-HTTP registry: configure adds the mirror to it.
     writeFileSync(path.join(hostsDir, opts.registry, 'hosts.toml'), `server = "http://${opts.registry}"\n`);
     writeFileSync(path.join(r, 'etc/kairos-release'), kairosRelease(opts.installed));
+    this.installedVersion = opts.installed;
     if (opts.bootstrapFrom) {
       const c = await this.agent(['configure']);
       if (c.code !== 0) throw new Error(`${this.name}: configure failed:\n${c.stdout}${c.stderr}`);
@@ -139,10 +146,23 @@ export class SiteNode {
     };
   }
 
-  /** Runs the agent in the node's namespace against its root; `--json` output parsed, everything logged to agent.log. */
+  /**
+   * Runs the agent in the node's namespace against its root (`upgrade`: on its root as `/`,
+   * installed on a disk first); `--json` output parsed, everything logged to agent.log.
+   */
   async agent(args: string[], timeoutMs = 900_000): Promise<AgentRun> {
+    if (args.includes('upgrade') && !this.installed) {
+      this.installed = await installKairosNode(this.dir, {
+        release: kairosRelease(this.installedVersion),
+        kairosAgent: defaultKairosAgent().binary,
+        binds: [path.dirname(defaultContainerd().ctr)],
+        stateMiB: STATE_MIB,
+      });
+    }
     const started = performance.now();
-    const r = await runAgent(['--root', this.root, ...args], { node: this.host, timeoutMs, env: { ...process.env, KAIROS_AGENT_STANDIN_LOG: path.join(this.dir, 'kairos-agent.args') } });
+    const r = this.installed
+      ? await this.installed.kairosSpegel(args, { via: (c, a) => this.host.exec(c, a), timeoutMs })
+      : await runAgent(['--root', this.root, ...args], { node: this.host, timeoutMs });
     const ended = performance.now();
     appendFileSync(path.join(this.dir, 'agent.log'), `$ kairos-spegel ${args.join(' ')}\n${r.stdout}${r.stderr}exit ${r.code ?? r.signal}\n\n`);
     let json: Record<string, unknown> | undefined;
@@ -168,5 +188,11 @@ export class SiteNode {
   async stop(): Promise<void> {
     await this.spegel?.stop();
     await this.containerd?.stop();
+    await this.installed?.destroy();
+  }
+
+  /** Kairos version in the node disk's active.img (undefined: the node did not upgrade). */
+  async activeVersion(): Promise<string | undefined> {
+    return (await this.installed?.release('active.img'))?.match(/KAIROS_VERSION="([^"]*)"/)?.[1];
   }
 }

@@ -1,5 +1,6 @@
 /**
- * The Kairos bundle for one architecture: the layer of a `run://` image (kairos.md §2),
+ * The Kairos bundle for one architecture: the layer of a `run://` image, as kairos-agent's
+ * bundle installer runs it (kairos-sdk bundles/bundles.go: extract, then `run.sh` in that dir),
  *
  *   run.sh       the installer (bundle/run.sh.in)
  *   files.txt    what it installs, "MODE PATH" per line, in install order

@@ -24,7 +24,7 @@ import { fetchIndexMetadata, fetchManifest, resolveDigest, type IndexMetadata } 
 import { Progress, type ProgressOptions } from './progress.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { Slots } from './slots.ts';
-import { buildSources, closeSources } from './sources.ts';
+import { buildSources, closeSources, warnUnreachableLoopbackMirrors } from './sources.ts';
 import type { WalkContext } from './source-walker.ts';
 import { formatUpstreamPolicy, type UpstreamPolicy } from './upstream-policy.ts';
 
@@ -120,6 +120,7 @@ export async function prepull(env: PrepullEnv, req: PrepullRequest): Promise<Pre
       { image: refName, platform: formatPlatform(req.platform), upstream: formatUpstreamPolicy(req.policy), sources: sources.map((s) => `${s.role} ${s.origin}`), hosts: hostsFile ?? 'none (registry only)' },
       'prepull',
     );
+    await warnUnreachableLoopbackMirrors(sources, log);
     const walk: WalkContext = { sources, policy: req.policy, startedAt: started, log, signal: env.signal };
     const { digest, by } = await resolveDigest(walk, req.ref, { resolveViaMirror: agent.pull.resolve_tags_via_mirror });
     log.info({ image: refName, digest, resolved_by: by }, 'resolved');

@@ -1,6 +1,7 @@
 /**
  * Kairos versions from /etc/kairos-release (else /etc/os-release), compared the way the
- * Kairos operator's upgrade job does (reference/kairos.md §4, §5): the triple
+ * Kairos operator's upgrade job does (https://github.com/kairos-io/kairos-operator, its
+ * NodeOpUpgrade job script): the triple
  * `${KAIROS_VERSION}-${KAIROS_SOFTWARE_VERSION_PREFIX}${KAIROS_SOFTWARE_VERSION}`.
  * A staged rootfs is read through in-root path resolution: its /etc/kairos-release may
  * be a symlink, and it must not lead to the host's files.

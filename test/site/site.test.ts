@@ -53,6 +53,7 @@ describe('a five-node edge site with a slow WAN', () => {
     expect(wan(r)).toBeLessThanOrEqual(1.05 * report.image.size);
     expect(wan(r)).toBeGreaterThanOrEqual(report.image.size);
     for (const n of r.nodes.slice(1)) expect(n.fromUpstream, n.node).toBe(0);
+    for (const n of r.nodes) expect(n.applied, `${n.node}: kairos-agent wrote the new version to its active.img`).toBe(true);
   });
 
   it('at once: the WAN carries the image once, and the site is done within 1.3 x one node alone', () => {
