@@ -6,7 +6,7 @@
  * (ghw reads /run/udev/data/b<major>:<minor>), so they are published there, in the node root's
  * own /run. Read back with `readImageFile`, in a private mount namespace.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KairosNode } from './kairos-node.ts';
@@ -57,6 +57,15 @@ export async function createKairosDisk(dir: string, node: KairosNode, activeRoot
     ] as const) {
       const majMin = readFileSync(`/sys/block/${path.basename(device)}/${path.basename(part)}/dev`, 'utf8').trim();
       node.write(`/run/udev/data/b${majMin}`, `E:ID_FS_LABEL=${label}\nE:ID_FS_TYPE=ext4\nE:ID_FS_USAGE=filesystem\n`);
+    }
+    // The disks too, as udev has them (the agent scans every disk and logs an error for each
+    // one without an entry): the test disk with its partition table, the machine's own empty.
+    const tableId = (await must('sfdisk', ['--disk-id', device])).trim().toLowerCase();
+    for (const disk of readdirSync('/sys/block')) {
+      const majMin = readFileSync(`/sys/block/${disk}/dev`, 'utf8').trim();
+      if (!existsSync(node.path(`/run/udev/data/b${majMin}`))) {
+        node.write(`/run/udev/data/b${majMin}`, `/dev/${disk}` === device ? `E:ID_PART_TABLE_TYPE=gpt\nE:ID_PART_TABLE_UUID=${tableId}\n` : '');
+      }
     }
     return {
       device,

@@ -80,6 +80,7 @@ describe.each(kairosAgents())('$label: upgrade on a loop disk from a NodeOp-like
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ action: 'applied', version: 'v3.6.1-k3sv1.33.4+k3s1', current: 'v3.6.0-k3sv1.33.4+k3s1' });
     expect(r.stderr).toMatch(/"unset":\["KUBERNETES_SERVICE_HOST","HOST_DIR"\]/);
+    expect(r.stderr, 'kairos-agent found every disk in the udev database').not.toMatch(/"level":"error".*udev/);
     expect(await n.release('active.img')).toBe(release('v3.6.1'));
     expect(await n.disk.readImageFile('active.img', 'usr/lib/os-payload.txt')).toBe('the v3.6.1 system\n');
     expect(await n.release('passive.img')).toBe(release('v3.6.0'));

@@ -102,7 +102,7 @@ describe('the units in the sysext image', () => {
     const service = { boot: 'kairos-spegel-boot.service', network: 'kairos-spegel-network.service', reconcile: 'kairos-spegel-reconcile.service' };
     expect(Object.keys(stages)).toEqual(Object.keys(service));
     for (const [stage, unitName] of Object.entries(service)) {
-      const [, timeout, args] = /^timeout (\d+) kairos-spegel (.+?) \|\|/.exec(stages[stage]![0]!.commands[0]!)!;
+      const [, timeout, args] = /^timeout (\d+) \/usr\/local\/bin\/kairos-spegel (.+)$/.exec(stages[stage]![0]!.commands[0]!)!;
       const unit = unitFile(unitName);
       expect(unit['Service']).toMatchObject({ Type: ['oneshot'], ExecStart: [`/usr/bin/kairos-spegel ${args}`], TimeoutStartSec: [timeout] });
       expect(args).toBe(`configure --stage ${stage}`);
