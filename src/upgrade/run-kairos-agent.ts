@@ -24,7 +24,7 @@ export function kairosAgentArgs(rootfs: string, recovery: boolean): string[] {
 /** The variables that make kairos-agent look for the node under $HOST_DIR. */
 const POD_ENV = ['KUBERNETES_SERVICE_HOST', 'HOST_DIR'];
 
-export function kairosAgentEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+function kairosAgentEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(env).filter(([k]) => !POD_ENV.includes(k)));
 }
 
