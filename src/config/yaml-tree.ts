@@ -57,16 +57,58 @@ export function parseYamlTree(text: string, file: string): ParsedYaml {
     return { file, line: pos.line, col: pos.col };
   };
   if (doc.contents === null) return { ok: true, root: undefined };
-  return { ok: true, root: convert(doc, doc.contents, at, 0) };
+  try {
+    return { ok: true, root: convert({ doc, at, expanded: 0, alias: undefined }, doc.contents, 0) };
+  } catch (err) {
+    if (err instanceof YamlLimitError) return { ok: false, error: { at: err.at, message: err.message } };
+    throw err;
+  }
 }
 
+/**
+ * Bounds on what a small file can make the tree grow to. Nesting beyond MAX_DEPTH is refused
+ * (aliases forming a loop, or a hostile file); so is a file whose aliases expand to more than
+ * MAX_EXPANDED nodes: a few hundred bytes of nested aliases ("billion laughs") otherwise take
+ * minutes and gigabytes. Go's yaml.v3, which Kairos reads the same files with, refuses
+ * "excessive aliasing" too.
+ */
 const MAX_DEPTH = 64;
+const MAX_EXPANDED = 100_000;
 
-function convert(doc: Document, node: unknown, at: (n: YamlNode | null | undefined) => SourceLocation, depth: number): YNode {
-  if (depth > MAX_DEPTH) throw new Error('YAML nested too deeply (aliases forming a loop?)');
-  if (isAlias(node)) return convert(doc, node.resolve(doc), at, depth + 1);
+class YamlLimitError extends Error {
+  readonly at: SourceLocation;
+  constructor(at: SourceLocation, message: string) {
+    super(message);
+    this.at = at;
+  }
+}
+
+interface Conversion {
+  doc: Document;
+  at: (n: YamlNode | null | undefined) => SourceLocation;
+  /** Nodes made by expanding aliases so far. */
+  expanded: number;
+  /** The outermost alias being expanded, if any. */
+  alias: YamlNode | undefined;
+}
+
+function convert(c: Conversion, node: unknown, depth: number): YNode {
+  if (depth > MAX_DEPTH) throw new YamlLimitError(c.at((c.alias ?? node) as YamlNode), `YAML nested more than ${MAX_DEPTH} levels deep (aliases forming a loop?)`);
+  if (c.alias !== undefined && ++c.expanded > MAX_EXPANDED) {
+    throw new YamlLimitError(c.at(c.alias), `YAML aliases expand to more than ${MAX_EXPANDED} values; refusing the file (nested aliases, "billion laughs")`);
+  }
+  if (isAlias(node)) {
+    if (c.alias !== undefined) return convert(c, node.resolve(c.doc), depth + 1);
+    c.alias = node;
+    try {
+      return convert(c, node.resolve(c.doc), depth + 1);
+    } finally {
+      c.alias = undefined;
+    }
+  }
+  const at = c.at;
   if (isScalar(node)) return { kind: 'scalar', value: toScalar(node.value), loc: at(node) };
-  if (isSeq(node)) return { kind: 'seq', items: node.items.map((item) => convert(doc, item, at, depth + 1)), loc: at(node) };
+  if (isSeq(node)) return { kind: 'seq', items: node.items.map((item) => convert(c, item, depth + 1)), loc: at(node) };
   if (isMap(node)) {
     const entries = new Map<string, YEntry>();
     const merged: YMap[] = [];
@@ -74,7 +116,7 @@ function convert(doc: Document, node: unknown, at: (n: YamlNode | null | undefin
       // With merge keys enabled, the parser gives `<<` a symbol value.
       const isMerge = isScalar(pair.key) && (typeof pair.key.value === 'symbol' || pair.key.value === MERGE_KEY);
       const key = isMerge ? MERGE_KEY : isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
-      const value: YNode = pair.value === null ? { kind: 'scalar', value: null, loc: at(pair.key as YamlNode) } : convert(doc, pair.value, at, depth + 1);
+      const value: YNode = pair.value === null ? { kind: 'scalar', value: null, loc: at(pair.key as YamlNode) } : convert(c, pair.value, depth + 1);
       if (isMerge && (isAlias(pair.value) || isSeq(pair.value))) {
         const sources = value.kind === 'seq' ? value.items : [value];
         for (const s of sources) if (s.kind === 'map') merged.push(s);

@@ -100,4 +100,29 @@ describe('malformed configuration', () => {
     expect(r.code).toBe(2);
     expect(r.stdout + r.stderr).toContain(`${path.join(root, 'oem/10.yaml')}:5:12: k0s.enabled: both k3s (${path.join(root, 'oem/10.yaml')}:3:12) and k0s are enabled`);
   });
+
+  /** Nine levels of nine aliases each: 9^9 values from a file of a few hundred bytes. */
+  const BOMB = ['#cloud-config', 'a0: &a0 [x,x,x,x,x,x,x,x,x]', ...Array.from({ length: 8 }, (_, i) => `a${i + 1}: &a${i + 1} [${Array(9).fill(`*a${i}`).join(',')}]`), ''].join('\n');
+
+  it('nested YAML aliases ("billion laughs") in --config: refused at once, naming the file and line', async () => {
+    const file = path.join(dir, 'bomb.yaml');
+    writeFileSync(file, BOMB);
+    expect(BOMB.length).toBeLessThan(500);
+    const r = await runAgent(['--config', file, '--root', dir, '--json', 'configure', '--dry-run'], { timeoutMs: 30_000 });
+    expect(r.signal, 'it ended by itself').toBeNull();
+    expect(r.code).toBe(2);
+    expect((JSON.parse(r.stdout) as { error: { message: string } }).error.message).toMatch(new RegExp(`^${file.replaceAll('.', '\\.')}:\\d+:\\d+: .*YAML aliases expand to more than 100000 values`));
+  });
+
+  it('nested YAML aliases in a cloud-config directory: the file is skipped with a warning, as Kairos skips it', async () => {
+    const root = path.join(dir, 'bomb-root');
+    mkdirSync(path.join(root, 'oem'), { recursive: true });
+    writeFileSync(path.join(root, 'oem/50_bomb.yaml'), BOMB);
+    writeFileSync(path.join(root, 'oem/90.yaml'), '#cloud-config\nkairos-spegel: {node_ip: 10.9.9.9}\n');
+    const r = await runAgent(['--root', root, '--json', 'configure', '--dry-run'], { timeoutMs: 30_000 });
+    expect(r.signal, 'it ended by itself').toBeNull();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(path.join(root, 'oem/50_bomb.yaml'));
+    expect(r.stderr).toMatch(/YAML aliases expand to more than 100000 values/);
+  });
 });
