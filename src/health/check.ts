@@ -4,13 +4,13 @@
  * registries)? The result maps to health's exit codes.
  */
 import { readFile } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
 import type { NodeContext } from '../node/context.ts';
-import { errnoCode, errorMessage } from '../errors.ts';
+import { ConfigError, errnoCode, errorMessage } from '../errors.ts';
 import type { Root } from '../fs/root.ts';
 import { findTraps, type Finding } from '../mirror/containerd-config.ts';
 import { hostOrigin, parseHostsFile, resolveRegistryHosts } from '../mirror/hosts-file.ts';
 import { renderK0sDropIn } from '../mirror/k0s-drop-in.ts';
+import { readRegistriesYaml } from '../mirror/registries-yaml.ts';
 import { hostsTomlTargets, mirrorHosts } from '../mirror/plan.ts';
 import { DEFAULT_HOST_DIR } from '../mirror/registry-name.ts';
 import { containerdVersion } from '../node/containerd-version.ts';
@@ -96,9 +96,14 @@ async function expectK3s(ctx: NodeContext, root: Root, nodeIp: NodeIp): Promise<
   const config: ConfigFileState[] = [];
   if (text === undefined) config.push({ file, state: 'missing', detail: "run 'kairos-spegel configure'" });
   else {
-    const mirrors = parseDocument(text).toJS()?.mirrors ?? {};
-    const missing = names.filter((n) => !(n in mirrors));
-    config.push(missing.length === 0 ? { file, state: 'current' } : { file, state: 'stale', detail: `mirrors does not list ${missing.join(', ')}` });
+    try {
+      const { mirrors } = readRegistriesYaml(text, file);
+      const missing = names.filter((n) => !(n in mirrors));
+      config.push(missing.length === 0 ? { file, state: 'current' } : { file, state: 'stale', detail: `mirrors does not list ${missing.join(', ')}` });
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      config.push({ file, state: 'stale', detail: `${err.message}; k3s cannot read it either: fix it, or remove it and run 'kairos-spegel configure'` });
+    }
   }
   const registry = names[0] === '*' ? 'docker.io' : names[0]!;
   const resolved = await resolveRegistryHosts(root, ctx.layout.hostsDir, registry);

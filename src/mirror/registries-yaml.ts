@@ -19,6 +19,11 @@ function isMarked(comment: string | null | undefined): boolean {
   return comment?.split('\n').some((l) => l.trim() === MARK.trim()) ?? false;
 }
 
+/**
+ * registries.yaml parsed, or a ConfigError naming file:line:col. The parser's message is
+ * cut to its first line, which names the problem and its position only: the rest quotes
+ * the file, and this file holds registry passwords.
+ */
 function load(existing: string, file: string): Document {
   const lineCounter = new LineCounter();
   const doc = parseDocument(existing, { lineCounter, prettyErrors: false });
@@ -28,6 +33,23 @@ function load(existing: string, file: string): Document {
     throw new ConfigError([{ at: { file, line, col }, key: '', message: `not valid YAML: ${err.message.split('\n')[0]}` }]);
   }
   return doc;
+}
+
+/** The mirrors and configs of a k3s registries.yaml, as plain values (for reading, not rewriting). */
+export function readRegistriesYaml(text: string, file: string): { mirrors: Record<string, unknown>; configs: Record<string, unknown> } {
+  let value: unknown;
+  try {
+    // The yaml package's own bound on alias expansion ("billion laughs").
+    value = load(text, file).toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError([{ at: { file }, key: '', message: 'not usable YAML: its aliases expand too far' }]);
+  }
+  if (value === null || value === undefined) return { mirrors: {}, configs: {} };
+  if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError([{ at: { file, line: 1 }, key: '', message: 'expected a mapping with "mirrors:" and "configs:"' }]);
+  const { mirrors, configs } = value as { mirrors?: unknown; configs?: unknown };
+  const asMap = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+  return { mirrors: asMap(mirrors), configs: asMap(configs) };
 }
 
 /** @param names registries to list: `*` for all, or registry hosts such as docker.io */

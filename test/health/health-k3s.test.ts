@@ -4,7 +4,7 @@
  * a client certificate. The embedded registry is played by a real docker-registry with
  * TLS that requires client certificates, as k3s' supervisor port does.
  */
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAgent } from '../helpers/agent.ts';
@@ -72,5 +72,20 @@ describe('health on k3s', () => {
     const r = await runAgent(['--root', root, '--json', 'health'], { node });
     expect(r.code).toBe(2);
     expect(JSON.parse(r.stdout).endpoints[0]).toMatchObject({ state: 'down', reason: expect.stringMatching(/GET \/v2\/ failed/) });
+  });
+
+  it('reports a registries.yaml k3s cannot read, naming file:line, without echoing its passwords', async () => {
+    const file = path.join(root, 'etc/rancher/k3s/registries.yaml');
+    const good = readFileSync(file, 'utf8');
+    writeFileSync(file, `${good}configs:\n  ghcr.io:\n    auth:\n\tpassword: hunter2-secret\n`);
+    try {
+      const r = await runAgent(['--root', root, '--json', 'health'], { node });
+      expect(r.code).toBe(2);
+      expect(JSON.parse(r.stdout).config).toEqual([{ file: '/etc/rancher/k3s/registries.yaml', state: 'stale', detail: expect.stringMatching(/^\/etc\/rancher\/k3s\/registries\.yaml:\d+:\d+: not valid YAML/) }]);
+      expect(r.stdout + r.stderr).not.toContain('hunter2-secret');
+      expect(r.stdout + r.stderr).not.toMatch(/internal error/);
+    } finally {
+      writeFileSync(file, good);
+    }
   });
 });

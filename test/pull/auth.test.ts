@@ -80,6 +80,18 @@ describe('Basic auth (htpasswd)', () => {
     expectNoSecret(r.stdout + r.stderr);
   });
 
+  it("a malformed registries.yaml: a configuration error naming file:line:col, and the password on that line is not echoed", async () => {
+    const b = bed(registry);
+    mkdirSync(path.join(b.root, 'etc/rancher/k3s'), { recursive: true });
+    // A tab where YAML wants spaces, on the line that holds the password.
+    writeFileSync(path.join(b.root, 'etc/rancher/k3s/registries.yaml'), `configs:\n  "${registry.host}":\n    auth:\n      username: puller\n\tpassword: ${PASSWORD}\n`);
+    const r = await b.prepull([image]);
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.error).toMatchObject({ code: 'E_CONFIG', message: expect.stringMatching(/^\/etc\/rancher\/k3s\/registries\.yaml:5:\d+: not valid YAML/) });
+    expect(r.stdout + r.stderr).not.toMatch(/internal error|\n\s+at /);
+    expectNoSecret(r.stdout + r.stderr);
+  });
+
   it("takes credentials from docker's config.json in $DOCKER_CONFIG", async () => {
     const b = bed(registry);
     mkdirSync(path.join(b.root, 'etc/docker-cfg'), { recursive: true });

@@ -6,11 +6,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import type { AgentConfig } from '../../config/agent-config.ts';
 import { ConfigError, errnoCode, errorMessage } from '../../errors.ts';
 import type { Root } from '../../fs/root.ts';
 import { K3S_REGISTRIES_YAML } from '../../mirror/layout.ts';
+import { readRegistriesYaml } from '../../mirror/registries-yaml.ts';
 
 export interface Credential {
   username: string;
@@ -79,7 +79,7 @@ export class CredentialStore {
     }
     const k3s = await readOptional(root.path(K3S_REGISTRIES_YAML));
     if (k3s !== undefined) {
-      const configs = (parseYaml(k3s) as { configs?: Record<string, { auth?: Entry }> } | null)?.configs ?? {};
+      const { configs } = readRegistriesYaml(k3s, K3S_REGISTRIES_YAML) as { configs: Record<string, { auth?: Entry } | null> };
       for (const [reg, cfg] of Object.entries(configs)) {
         const c = cfg?.auth ? fromEntry(cfg.auth, K3S_REGISTRIES_YAML) : undefined;
         if (c) store.add(reg, c);
