@@ -8,6 +8,11 @@ import { run } from './cli/run.ts';
 import { prepareSnapshot } from './cli/startup-snapshot.ts';
 
 function start(): void {
+  // What the agent creates (store, staging, configuration) must not depend on the umask it
+  // inherits: under 000 its directories would be world-writable, and another user could swap
+  // the rootfs that root hands to kairos-agent. Modes that must be wider (a rootfs' /tmp)
+  // are set explicitly.
+  process.umask(0o022);
   run(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
