@@ -3,7 +3,9 @@ import { AgentError } from '../errors.ts';
 
 export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const ac = new AbortController();
-  const onSignal = (sig: NodeJS.Signals) => ac.abort(new AgentError('E_INTERRUPTED', `interrupted by ${sig}`, { hint: 'run the same command again: it resumes where it stopped' }));
+  // 128 + the signal's number, as a shell reports a process the signal ended.
+  const onSignal = (sig: NodeJS.Signals) =>
+    ac.abort(new AgentError('E_INTERRUPTED', `interrupted by ${sig}`, { exitCode: sig === 'SIGINT' ? 130 : 143, hint: 'run the same command again: it resumes where it stopped' }));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {

@@ -25,6 +25,8 @@ export interface UnpackOptions {
   /** Where the single executable may write its xattr addon (exec-capable filesystem). */
   libDir: string;
   log: Logger;
+  /** Aborts the unpack (SIGINT, SIGTERM): the partial staging is removed, nothing is marked. */
+  signal?: AbortSignal;
 }
 
 function diffIds(config: Buffer, layers: number, where: string): string[] {
@@ -76,10 +78,14 @@ export async function unpackImage(opts: UnpackOptions): Promise<StagedImage> {
       const what = `layer ${i + 1}/${layers.length} (${layer.digest})`;
       const file = store.blobPath(layer.digest);
       const hash = createHash('sha256');
+      opts.signal?.throwIfAborted();
       applier.startLayer();
       const t0 = Date.now();
       try {
-        await readTar(hashing(layerTar(file, layer.mediaType, await head(file), what), hash), async (e) => applier.entry(e));
+        await readTar(hashing(layerTar(file, layer.mediaType, await head(file), what), hash), async (e) => {
+          opts.signal?.throwIfAborted();
+          return applier.entry(e);
+        });
       } catch (err) {
         if (err instanceof UnpackError) throw new UnpackError(`${what}: ${err.message}`, err.hint);
         throw err;
@@ -92,6 +98,7 @@ export async function unpackImage(opts: UnpackOptions): Promise<StagedImage> {
     await applier.drain();
     if (applier.stats.skippedDevices > 0) log.info({ skipped: applier.stats.skippedDevices }, 'device nodes and FIFOs skipped (/dev comes from the running system)');
     await syncFilesystem(dir);
+    opts.signal?.throwIfAborted();
     const staged = await writeMarker(dir, { ref: image.ref, manifest: image.manifest.digest, diffIds: ids, stagedAt: new Date().toISOString() });
     log.info({ image: image.ref, rootfs: staged.rootfs, seconds: (Date.now() - started) / 1000 }, 'staged');
     return staged;

@@ -37,7 +37,13 @@ function agentLevel(line: string): 'debug' | 'info' | 'warn' | 'error' {
   return 'info';
 }
 
-export async function runKairosAgent(command: string, args: string[], log: Logger): Promise<void> {
+/**
+ * Runs kairos-agent to its end. Not started once `signal` is aborted; aborted while it runs,
+ * kairos-agent gets the same SIGTERM and is waited for (it unmounts and removes its
+ * transition image itself), then the interruption is what this throws.
+ */
+export async function runKairosAgent(command: string, args: string[], log: Logger, signal?: AbortSignal): Promise<void> {
+  signal?.throwIfAborted();
   const dropped = POD_ENV.filter((k) => process.env[k] !== undefined);
   log.info({ command: [command, ...args].join(' '), ...(dropped.length ? { unset: dropped } : {}) }, 'running kairos-agent');
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: kairosAgentEnv(process.env) });
@@ -50,10 +56,13 @@ export async function runKairosAgent(command: string, args: string[], log: Logge
       log[agentLevel(line)]({ from: 'kairos-agent' }, line);
     });
   }
+  const forward = () => child.kill('SIGTERM');
+  signal?.addEventListener('abort', forward, { once: true });
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once('error', (err) => reject(new AgentError('E_KAIROS_AGENT', `cannot run ${command}: ${err.message}`, { hint: 'install kairos-agent, or set kairos-spegel.upgrade.kairos_agent to its path' })));
     child.once('close', (c) => resolve(c));
-  });
+  }).finally(() => signal?.removeEventListener('abort', forward));
+  signal?.throwIfAborted();
   if (code !== 0) {
     throw new AgentError('E_KAIROS_AGENT', `kairos-agent upgrade failed (exit ${code}): ${tail.slice(-5).join(' | ')}`, { hint: "see its log above; the staged image stays, so running 'kairos-spegel upgrade' again needs no download" });
   }

@@ -45,7 +45,7 @@ export async function unpackStored(env: StageEnv, store: OciStore, image: Stored
   const lock = await acquireLock(base, `the staging area ${env.agent.upgrade.staging_path}`);
   try {
     await removeUnmarked(base, env.log);
-    return await unpackImage({ store, image, stagingBase: base, libDir: addonDir(env.root, env.agent.store.path), log: env.log });
+    return await unpackImage({ store, image, stagingBase: base, libDir: addonDir(env.root, env.agent.store.path), log: env.log, ...(env.signal ? { signal: env.signal } : {}) });
   } finally {
     await lock.release();
   }

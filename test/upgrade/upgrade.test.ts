@@ -156,23 +156,51 @@ describe('upgrade', () => {
     expect(applied(n).at(-1)!.result).toBe('failed');
   });
 
-  it('kill -9 during unpack leaves no marked staging, and the next run completes', async () => {
-    const n = await node({ stateMiB: 800 });
-    const pre = await n.kairosSpegel(['prepull', img('big:v3.7.0')], { timeoutMs: 300_000 });
-    expect(pre.code, pre.stderr).toBe(0);
-    const [cmd, args] = n.kairosSpegelCommand(['upgrade', img('big:v3.7.0')]);
-    const child = spawn(cmd, args, { stdio: 'ignore' });
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_c, s) => resolve(s)));
-    // Kill once the unpack has written part of the rootfs.
+  /** Starts `upgrade IMAGE` and resolves once its unpack has written part of the rootfs. */
+  async function upgradeUntilUnpacking(n: InstalledNode, image: string) {
+    const [cmd, args] = n.kairosSpegelCommand(['--json', 'upgrade', image]);
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
     for (;;) {
       const s = stagings(n);
       const fw = s.length ? n.node.path(`${STAGING}/${s[0]}/rootfs/usr/lib`) : '';
       if (fw && existsSync(fw) && readdirSync(fw).length >= 3) break;
-      if (child.exitCode !== null) throw new Error('the upgrade ended before it could be killed');
+      if (child.exitCode !== null) throw new Error('the upgrade ended before it could be interrupted');
       await new Promise((r) => setTimeout(r, 5));
     }
-    child.kill('SIGKILL');
-    expect(await exited).toBe('SIGKILL');
+    return { child, exited, output: () => ({ stdout, stderr }) };
+  }
+
+  it('SIGTERM during unpack: exit 143, interrupted, nothing applied, no marked staging; the next run completes', async () => {
+    const n = await node({ stateMiB: 800 });
+    const pre = await n.kairosSpegel(['prepull', img('big:v3.7.0')], { timeoutMs: 300_000 });
+    expect(pre.code, pre.stderr).toBe(0);
+    const run = await upgradeUntilUnpacking(n, img('big:v3.7.0'));
+    run.child.kill('SIGTERM');
+    const { code } = await run.exited;
+    const { stdout, stderr } = run.output();
+    expect(code, stderr).toBe(143);
+    expect(JSON.parse(stdout).error).toMatchObject({ code: 'E_INTERRUPTED', message: 'interrupted by SIGTERM' });
+    expect(stderr).not.toContain('running kairos-agent');
+    expect(await n.release('passive.img'), 'nothing was applied').toBeUndefined();
+    expect(stagings(n).filter((s) => existsSync(n.node.path(`${STAGING}/${s}/staged.json`)))).toEqual([]);
+    const again = await n.kairosSpegel(['--json', 'upgrade', img('big:v3.7.0')], { timeoutMs: 300_000 });
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(await n.release('active.img')).toBe(release('v3.7.0'));
+    rmSync(n.node.path('/usr/local/kairos-spegel'), { recursive: true, force: true });
+  }, 300_000);
+
+  it('kill -9 during unpack leaves no marked staging, and the next run completes', async () => {
+    const n = await node({ stateMiB: 800 });
+    const pre = await n.kairosSpegel(['prepull', img('big:v3.7.0')], { timeoutMs: 300_000 });
+    expect(pre.code, pre.stderr).toBe(0);
+    const run = await upgradeUntilUnpacking(n, img('big:v3.7.0'));
+    run.child.kill('SIGKILL');
+    expect((await run.exited).signal).toBe('SIGKILL');
     const left = stagings(n);
     expect(left).toHaveLength(1);
     expect(existsSync(n.node.path(`${STAGING}/${left[0]}/staged.json`))).toBe(false);

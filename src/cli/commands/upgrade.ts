@@ -75,7 +75,7 @@ export const run: CommandRun = async ({ global, options, positionals, log, out }
     try {
       const args = kairosAgentArgs(staged.rootfs, recovery);
       try {
-        await runKairosAgent(ctx.agent.upgrade.kairos_agent, args, log);
+        await runKairosAgent(ctx.agent.upgrade.kairos_agent, args, log, signal);
       } catch (err) {
         await updateState(stateFile, (s) => s.applied.push({ ref: image.ref, manifest: image.manifest.digest, ...(target ? { version: target.triple } : {}), recovery, at: new Date().toISOString(), result: 'failed' }));
         throw err;
