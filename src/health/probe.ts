@@ -56,7 +56,8 @@ function tcpConnect(host: string, port: number, timeoutMs: number): Promise<TcpR
 async function get(agent: Agent, url: string, timeoutMs: number): Promise<HttpResult> {
   const path = new URL(url).pathname;
   try {
-    const res = await request(url, { dispatcher: agent, method: 'GET', headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+    // The whole answer within timeoutMs: an endpoint that trickles its body is not healthy.
+    const res = await request(url, { dispatcher: agent, method: 'GET', headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs) });
     await res.body.dump();
     return { path, status: res.statusCode };
   } catch (err) {

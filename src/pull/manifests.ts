@@ -9,6 +9,7 @@ import { errorMessage } from '../errors.ts';
 import { RegistryError, isRegistryError } from '../registry/errors.ts';
 import { isManifestMediaType, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, parseManifest, type Descriptor, type Manifest } from '../registry/manifest.ts';
 import { formatImageRef, type ImageRef } from '../registry/reference.ts';
+import { withDeadline } from '../registry/deadline.ts';
 import { send, statusError, type Source } from '../registry/source.ts';
 import type { OciStore } from '../store/oci-store.ts';
 import { walkSources, type WalkContext } from './source-walker.ts';
@@ -37,8 +38,12 @@ async function readLimited(body: AsyncIterable<Buffer>, limit: number, what: str
   return Buffer.concat(chunks);
 }
 
-/** HEAD manifests/<tag> at one source: the digest it names. */
-async function headTag(s: Source, ref: ImageRef, signal?: AbortSignal): Promise<string> {
+/** HEAD manifests/<tag> at one source: the digest it names, within `deadlineMs`. */
+function headTag(s: Source, ref: ImageRef, deadlineMs: number, outer?: AbortSignal): Promise<string> {
+  return withDeadline(`${s.origin}: ${formatImageRef(ref)}`, deadlineMs, outer, (signal) => headTagNow(s, ref, signal));
+}
+
+async function headTagNow(s: Source, ref: ImageRef, signal: AbortSignal): Promise<string> {
   const res = await send(s, ref.repository, 'manifests', ref.tag!, { method: 'HEAD', headers: { accept: MANIFEST_ACCEPT }, signal });
   if (res.statusCode !== 200) throw await statusError(res, `${s.origin}: ${formatImageRef(ref)}`);
   await res.body.dump();
@@ -62,7 +67,7 @@ export async function resolveDigest(ctx: WalkContext, ref: ImageRef, opts: Resol
   let upstreamError: string | undefined;
   if (upstream && ctx.policy.mode !== 'never') {
     try {
-      return { digest: await headTag(upstream, ref, ctx.signal), by: upstream.origin };
+      return { digest: await headTag(upstream, ref, ctx.deadlineMs, ctx.signal), by: upstream.origin };
     } catch (err) {
       // Only an unreachable registry lets the mirror answer instead; a "no such tag" is final.
       if (!isRegistryError(err, 'E_NETWORK', 'E_RATE_LIMITED', 'E_HTTP')) throw err;
@@ -73,7 +78,7 @@ export async function resolveDigest(ctx: WalkContext, ref: ImageRef, opts: Resol
   if (opts.resolveViaMirror) {
     for (const s of ctx.sources.filter((x) => x.role === 'mirror' && x.host.capabilities.has('resolve'))) {
       try {
-        const digest = await headTag(s, ref, ctx.signal);
+        const digest = await headTag(s, ref, ctx.deadlineMs, ctx.signal);
         ctx.log.warn({ mirror: s.origin, digest }, 'tag resolved by the mirror: a peer could lie about tags; pin a digest to be sure');
         return { digest, by: s.origin };
       } catch (err) {
@@ -94,9 +99,11 @@ export async function fetchManifest(ctx: WalkContext, ref: ImageRef, digest: str
   const what = `manifest ${digest} of ${formatImageRef({ ...ref, digest: undefined })}`;
   return walkSources(ctx, what, async (s) => {
     if (!s.host.capabilities.has('pull')) throw new RegistryError('E_NOT_FOUND', `${s.origin} has no pull capability`);
-    const res = await send(s, ref.repository, 'manifests', digest, { method: 'GET', headers: { accept: MANIFEST_ACCEPT }, signal: ctx.signal });
-    if (res.statusCode !== 200) throw await statusError(res, `${s.origin}: ${what}`);
-    const bytes = await readLimited(res.body, MAX_MANIFEST_BYTES, what);
+    const { res, bytes } = await withDeadline(`${s.origin}: ${what}`, ctx.deadlineMs, ctx.signal, async (signal) => {
+      const res = await send(s, ref.repository, 'manifests', digest, { method: 'GET', headers: { accept: MANIFEST_ACCEPT }, signal });
+      if (res.statusCode !== 200) throw await statusError(res, `${s.origin}: ${what}`);
+      return { res, bytes: await readLimited(res.body, MAX_MANIFEST_BYTES, what) };
+    });
     onBytes(s, bytes.length);
     const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
     if (actual !== digest) throw new RegistryError('E_DIGEST', `${s.origin} sent a manifest that hashes to ${actual}, not ${digest}`);

@@ -121,7 +121,7 @@ export async function prepull(env: PrepullEnv, req: PrepullRequest): Promise<Pre
       'prepull',
     );
     await warnUnreachableLoopbackMirrors(sources, log);
-    const walk: WalkContext = { sources, policy: req.policy, startedAt: started, log, signal: env.signal };
+    const walk: WalkContext = { sources, policy: req.policy, startedAt: started, log, signal: env.signal, deadlineMs: agent.pull.stall_after };
     const { digest, by } = await resolveDigest(walk, req.ref, { resolveViaMirror: agent.pull.resolve_tags_via_mirror });
     log.info({ image: refName, digest, resolved_by: by }, 'resolved');
 

@@ -24,6 +24,8 @@ export interface WalkContext {
   startedAt: number;
   log: Logger;
   signal?: AbortSignal;
+  /** The whole of an exchange of bounded size (a manifest) must be done within this (pull.stall_after). */
+  deadlineMs: number;
   /** How often the mirrors are asked again while waiting for them (ms). */
   pollMs?: number;
 }

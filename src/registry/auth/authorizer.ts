@@ -6,6 +6,7 @@
  */
 import { request, type Dispatcher } from 'undici';
 import { errorMessage } from '../../errors.ts';
+import { withDeadline } from '../deadline.ts';
 import { RegistryError } from '../errors.ts';
 import { parseChallenges } from './challenge.ts';
 import type { Credential } from './credentials.ts';
@@ -16,6 +17,8 @@ interface Token {
 }
 
 const DEFAULT_TOKEN_TTL_S = 60;
+/** A token answer is small: all of it within this. */
+const TOKEN_DEADLINE_MS = 30_000;
 
 export class Authorizer {
   private readonly tokens = new Map<string, Token>();
@@ -52,13 +55,17 @@ export class Authorizer {
       if (bearer.params['service']) url.searchParams.set('service', bearer.params['service']);
       url.searchParams.set('scope', bearer.params['scope'] ?? scope);
       const basic = this.basicHeader();
-      let res: Dispatcher.ResponseData;
-      try {
-        res = await request(url, { dispatcher: this.dispatcher, headers: basic ? { authorization: basic } : {}, headersTimeout: 30_000, bodyTimeout: 30_000 });
-      } catch (err) {
-        throw new RegistryError('E_NETWORK', `token server ${url.origin} for ${this.registry}: ${errorMessage(err)}`);
-      }
-      const body = await res.body.text();
+      // A deadline for the whole exchange: the idle timeouts alone let a trickling server hold us.
+      const { res, body } = await withDeadline(`token server ${url.origin} for ${this.registry}`, TOKEN_DEADLINE_MS, undefined, async (signal) => {
+        let res: Dispatcher.ResponseData;
+        try {
+          res = await request(url, { dispatcher: this.dispatcher, headers: basic ? { authorization: basic } : {}, headersTimeout: TOKEN_DEADLINE_MS, bodyTimeout: TOKEN_DEADLINE_MS, signal });
+        } catch (err) {
+          if (signal.aborted) throw err;
+          throw new RegistryError('E_NETWORK', `token server ${url.origin} for ${this.registry}: ${errorMessage(err)}`);
+        }
+        return { res, body: await res.body.text() };
+      });
       if (res.statusCode !== 200) {
         throw new RegistryError('E_UNAUTHORIZED', `token server ${url.origin} refused a token for ${this.registry} (${scope}) ${who}: HTTP ${res.statusCode}`, this.hint());
       }
