@@ -9,7 +9,8 @@
  * TLS (Node offers no `onread` there) it reads ordinary chunks.
  *
  * One request per connection (`Connection: close`), content-length or chunked bodies,
- * redirects followed with the Authorization header dropped when the origin changes.
+ * redirects followed (http and https only, never from https down to http) with the source's
+ * credentials dropped when the origin changes (crossOrigin below).
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
@@ -243,9 +244,10 @@ function once(url: URL, opts: BlobGetOptions, onHead: (head: ResponseHead) => Bo
 export async function blobGet(url: URL, opts: BlobGetOptions, onHead: (head: ResponseHead) => BodySink | undefined): Promise<ResponseHead> {
   let current = url;
   let headers = { ...opts.headers };
+  let tls = opts.tls;
   for (let hop = 0; ; hop++) {
     let redirect: URL | undefined;
-    const head = await once(current, { ...opts, headers }, (h) => {
+    const head = await once(current, { ...opts, headers, tls }, (h) => {
       if (h.status >= 300 && h.status < 400 && h.headers['location']) {
         redirect = new URL(h.headers['location'], current);
         return undefined;
@@ -254,11 +256,23 @@ export async function blobGet(url: URL, opts: BlobGetOptions, onHead: (head: Res
     });
     if (!redirect) return head;
     if (hop >= MAX_REDIRECTS) throw new RegistryError('E_HTTP', `${url.origin}: more than ${MAX_REDIRECTS} redirects`);
-    // Credentials never follow a redirect to another origin (e.g. a CDN with a signed URL).
-    if (redirect.origin !== current.origin) {
-      const { authorization: _drop, ...rest } = headers;
-      headers = rest;
-    }
-    current = redirect;
+    const next: URL = redirect;
+    if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new RegistryError('E_HTTP', `${current.origin} redirected to a ${next.protocol} URL; only http and https are followed`);
+    if (current.protocol === 'https:' && next.protocol === 'http:') throw new RegistryError('E_HTTP', `${current.origin} redirected from https to plain http (${next.origin}); not followed`);
+    if (next.origin !== current.origin) ({ headers, tls } = crossOrigin(headers, tls));
+    current = next;
   }
 }
+
+/**
+ * What goes on to another origin (a CDN with a signed URL): the request itself (range,
+ * user-agent, accept), and the CA list, which is public. Not the source's credentials: its
+ * Authorization, the custom headers hosts.toml gives that host (often tokens), its client
+ * certificate, nor its skip_verify.
+ */
+function crossOrigin(headers: Record<string, string>, tls: BlobGetOptions['tls']): { headers: Record<string, string>; tls: BlobGetOptions['tls'] } {
+  const kept = Object.fromEntries(Object.entries(headers).filter(([k]) => CROSS_ORIGIN_HEADERS.has(k.toLowerCase())));
+  return { headers: kept, tls: tls?.ca ? { ca: tls.ca } : undefined };
+}
+
+const CROSS_ORIGIN_HEADERS = new Set(['range', 'user-agent', 'accept']);
