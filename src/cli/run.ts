@@ -3,8 +3,9 @@
  * (node:util parseArgs, strict), sets up logging and output, runs the command and
  * turns what it throws into a message and an exit code.
  */
+import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { AgentError, ConfigError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, errorMessage } from '../errors.ts';
+import { AgentError, ConfigError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, errnoCode, errorMessage } from '../errors.ts';
 import { Root } from '../fs/root.ts';
 import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from '../log/logger.ts';
 import { VERSION } from '../version.ts';
@@ -84,9 +85,11 @@ export async function run(argv: string[]): Promise<number> {
 
     const commandOptions: Record<string, string | boolean | string[] | undefined> = {};
     for (const k of Object.keys(cmd.options)) commandOptions[k] = values[k] as string | boolean | string[] | undefined;
+    const rootDir = (values['root'] as string | undefined) ?? '/';
+    await requireDirectory(rootDir, '--root');
     const runCommand = await cmd.load();
     return await runCommand({
-      global: { root: new Root((values['root'] as string | undefined) ?? '/'), configFile: values['config'] as string | undefined, json },
+      global: { root: new Root(rootDir), configFile: values['config'] as string | undefined, json },
       options: commandOptions,
       positionals: positionals.slice(1),
       log,
@@ -95,4 +98,16 @@ export async function run(argv: string[]): Promise<number> {
   } catch (err) {
     return printError(err, log, json);
   }
+}
+
+/** `--root` names a directory (that may not exist yet: configure makes what it writes). */
+async function requireDirectory(dir: string, option: string): Promise<void> {
+  let isDir: boolean;
+  try {
+    isDir = (await stat(dir)).isDirectory();
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return;
+    throw new UsageError(`${option} ${dir}: ${errorMessage(err)}`);
+  }
+  if (!isDir) throw new UsageError(`${option} ${dir}: not a directory`);
 }

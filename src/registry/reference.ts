@@ -17,6 +17,14 @@ export interface ImageRef {
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+/**
+ * A registry: a DNS name (labels of letters, digits and inner hyphens), an IPv4 address or a
+ * bracketed IPv6 one, and an optional port; as distribution/reference's domain rule.
+ */
+const LABEL = '(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]{0,61}[A-Za-z0-9])';
+const REGISTRY = new RegExp(`^(?:${LABEL}(?:\\.${LABEL})*|\\[[0-9A-Fa-f:.]+\\])(?::[0-9]{1,5})?$`);
+/** distribution/reference's NameTotalLengthMax: registry and repository together. */
+const MAX_NAME = 255;
 
 export function parseImageRef(text: string): ImageRef {
   const bad = (why: string) => new UsageError(`invalid image reference "${text}": ${why}`, 'write it as [registry/]repository[:tag][@sha256:digest], e.g. quay.io/kairos/ubuntu:24.04');
@@ -39,6 +47,8 @@ export function parseImageRef(text: string): ImageRef {
   const parts = rest.split('/');
   let registry = 'docker.io';
   if (parts.length > 1 && (parts[0]!.includes('.') || parts[0]!.includes(':') || parts[0] === 'localhost')) registry = parts.shift()!;
+  if (rest.length > MAX_NAME) throw bad(`the name is ${rest.length} characters long; at most ${MAX_NAME}`);
+  if (!REGISTRY.test(registry) || Number(/:(\d+)$/.exec(registry)?.[1] ?? 1) > 65535) throw bad(`"${registry}" is not a registry host[:port]`);
   if (registry === 'index.docker.io' || registry === 'registry-1.docker.io') registry = 'docker.io';
   if (parts.length === 0 || parts.some((p) => !COMPONENT.test(p))) throw bad('repository path components must be lowercase letters, digits and separators');
   if (registry === 'docker.io' && parts.length === 1) parts.unshift('library');

@@ -24,6 +24,9 @@ describe('the single executable', () => {
     expect(missing.stdout).toBe(`kairos-spegel ${pkg.version}\n`);
     const present = await runAgent(['--version'], { env: { NODE_OPTIONS: `--require=${inject}` } });
     expect(present.stdout).not.toContain('INJECTED');
+    // It ran, and ran normally: a crash would print nothing injected either.
+    expect(present.code).toBe(0);
+    expect(present.stdout).toBe(`kairos-spegel ${pkg.version}\n`);
   });
 
   it('prints the version as JSON with --json', async () => {
@@ -76,6 +79,24 @@ describe('usage errors exit 2 and say what to do', () => {
     expect(stage.stdout + stage.stderr).toContain('--stage must be one of boot, network, reconcile');
     const wait = await runAgent(['--root', '/nonexistent', 'health', '--wait', 'soon']);
     expect(wait.code).toBe(2);
+  });
+  it('--root naming a file: exit 2, it says so, no stack trace', async () => {
+    const file = path.join(tempDir(), 'not-a-dir');
+    writeFileSync(file, 'x');
+    for (const cmd of [['configure', '--dry-run'], ['status'], ['images']]) {
+      const r = await runAgent(['--root', file, ...cmd]);
+      expect(r.code, cmd.join(' ')).toBe(2);
+      expect(r.stdout + r.stderr).toContain(`--root ${file}: not a directory`);
+      expect(r.stdout + r.stderr).not.toMatch(/internal error|\n\s+at /);
+    }
+  });
+  it('an image name of 10,000 characters, or a registry named "..": exit 2, no stack trace', async () => {
+    for (const image of [`${'r'.repeat(10_000)}.io/app:v1`, '../app:v1']) {
+      const r = await runAgent(['--root', tempDir(), '--json', 'prepull', image]);
+      expect(r.code).toBe(2);
+      expect(JSON.parse(r.stdout)).toMatchObject({ error: { code: 'E_USAGE', message: expect.stringContaining('invalid image reference') } });
+      expect(r.stdout + r.stderr).not.toMatch(/internal error|\n\s+at /);
+    }
   });
   it('errors are one JSON document on stdout with --json', async () => {
     const r = await runAgent(['--json', 'configure', '--stage', 'later']);

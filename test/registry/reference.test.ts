@@ -14,13 +14,15 @@ describe('image references', () => {
     ['127.0.0.1:5000/a/b/c:t', { registry: '127.0.0.1:5000', repository: 'a/b/c', tag: 't' }],
     [`ghcr.io/o/i@${D}`, { registry: 'ghcr.io', repository: 'o/i', digest: D }],
     [`ghcr.io/o/i:t@${D}`, { registry: 'ghcr.io', repository: 'o/i', tag: 't', digest: D }],
+    ['[fd00::1]:5000/x', { registry: '[fd00::1]:5000', repository: 'x', tag: 'latest' }],
+    ['my-registry.example.com:443/team/app:v1', { registry: 'my-registry.example.com:443', repository: 'team/app', tag: 'v1' }],
   ])('%s', (text, want) => {
     expect(parseImageRef(text)).toEqual(want);
   });
   it('formats back canonically', () => {
     expect(formatImageRef(parseImageRef('ubuntu'))).toBe('docker.io/library/ubuntu:latest');
   });
-  it.each(['', 'UPPER/case', 'a//b', 'reg.io/x@sha256:short', 'x:', 'x:bad tag'])('rejects %j', (text) => {
+  it.each(['', 'UPPER/case', 'a//b', 'reg.io/x@sha256:short', 'x:', 'x:bad tag', '../x', './x', 'a..b/x', '-a.io/x', 'reg.io:99999/x', 'reg.io:/x', `${'a'.repeat(250)}.io/x`])('rejects %j', (text) => {
     expect(() => parseImageRef(text)).toThrow(/invalid image reference/);
   });
 });
