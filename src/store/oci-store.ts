@@ -50,6 +50,11 @@ export class OciStore {
     return s;
   }
 
+  /** The store at `dir` for reading only (status, images): nothing is created; undefined when there is none yet. */
+  static async existing(dir: string): Promise<OciStore | undefined> {
+    return (await pathExists(path.join(dir, 'index.json'))) ? new OciStore(dir) : undefined;
+  }
+
   blobPath(digest: string): string {
     return path.join(this.dir, 'blobs', 'sha256', hex(digest));
   }

@@ -2,7 +2,8 @@
  * What the agent creates does not depend on the umask it inherits: under `umask 000` (a
  * careless unit or shell) the store, its ingest area and the staged rootfs would be
  * world-writable, and another user could swap the rootfs that root then hands to
- * kairos-agent. Every directory the agent makes is 0755 or narrower.
+ * kairos-agent. Every directory the agent makes is 0755 or narrower. And the commands that
+ * only read (status, images) make nothing at all.
  */
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -50,5 +51,17 @@ describe('under umask 000', () => {
     const staged = (JSON.parse(r.stdout) as { staged: string }).staged;
     expect(staged).toMatch(/rootfs$/);
     expect(writableByOthers(path.join(bed.root, 'usr/local/kairos-spegel'))).toEqual([]);
+  });
+});
+
+describe('status and images on a node that never pulled', () => {
+  it('read only: they report no images and create nothing', async () => {
+    const root = tempDir('ks-fresh-');
+    for (const cmd of ['status', 'images']) {
+      const r = await run(AGENT, ['--root', root, '--json', cmd]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ images: [] });
+    }
+    expect(readdirSync(root)).toEqual([]);
   });
 });

@@ -14,9 +14,11 @@ import { table } from '../output.ts';
 
 export const run: CommandRun = async ({ global, log, out }) => {
   const ctx = await loadNodeContext(global, log);
-  const store = await OciStore.open(global.root.path(ctx.agent.store.path));
-  const stats = await TransferStats.load(store.dir);
-  const images = await listImages(store, stats);
+  // Reading only: a node that never pulled has no store, and these commands do not make one.
+  const storeDir = global.root.path(ctx.agent.store.path);
+  const store = await OciStore.existing(storeDir);
+  const stats = await TransferStats.load(storeDir);
+  const images = store ? await listImages(store, stats) : [];
   const staged = await listStaged(stagingBase({ root: global.root, agent: ctx.agent }));
   const state = await readState(global.root.path(ctx.agent.upgrade.state_file));
   const installed = await readKairosVersion(global.root.path('/'));
