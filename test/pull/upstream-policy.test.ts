@@ -45,6 +45,8 @@ describe('upstream policy', () => {
     const tag = await bed().prepull([image, '--upstream', 'never']);
     expect(tag.code).toBe(1);
     expect(tag.error!.message).toContain(`cannot resolve ${image} to a digest: the upstream registry may not be used (--upstream never)`);
+    // Checked after each run: bed() starts every run with empty request logs.
+    expect(upstream.requests).toEqual([]);
     const digest = (await bed().prepull([image])).json!.digest;
     const pinned = await bed().prepull([`${registry.host}/kairos/policy@${digest}`, '--upstream', 'never']);
     expect(pinned.code).toBe(1);
