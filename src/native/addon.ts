@@ -1,6 +1,6 @@
 /**
- * The agent's small Node-API addon (src/native/*.c): extended attributes, which Node
- * lacks, and SHA-256 on the thread pool. In the single executable the addon travels as an
+ * The agent's small Node-API addon (src/native/*.c): extended attributes and whole-file
+ * locks, which Node lacks, and SHA-256 on the thread pool. In the single executable the addon travels as an
  * asset and is written, content-addressed, to a directory the caller names on an
  * exec-capable filesystem (next to the store, on the persistent partition) before loading;
  * in development KAIROS_SPEGEL_NATIVE_ADDON names the built file (npm run build makes it).
@@ -19,6 +19,8 @@ export interface NativeAddon {
   sha256File(handle: Sha256Handle, fd: number, from: number, to: number): Promise<void>;
   /** The hex digest so far; the state goes on. */
   sha256Hex(handle: Sha256Handle): string;
+  /** flock(fd, LOCK_EX | LOCK_NB): true when taken, false when another open file holds it. */
+  flockTry(fd: number): boolean;
 }
 
 declare const handleBrand: unique symbol;

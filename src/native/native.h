@@ -5,5 +5,6 @@
 
 void define_xattr(napi_env env, napi_value exports);
 void define_sha256(napi_env env, napi_value exports);
+void define_flock(napi_env env, napi_value exports);
 
 #endif

@@ -1,36 +1,49 @@
 /**
- * One writer per store: a lock file created exclusively, holding the owner's pid. A lock
- * left by a process that no longer exists (kill -9, power loss) is taken over.
+ * One writer at a time for the store, the staging area and the upgrade: flock(2) on a lock
+ * file, through the native addon (Node has no flock). The kernel holds the lock for the open
+ * file and drops it when the last descriptor to it closes, so a holder killed with -9, in
+ * any pid namespace, leaves nothing to clean up, a reboot leaves nothing stale, and two
+ * takers can never both win. The file's text names the holder for the message of whoever
+ * finds it taken; nothing is decided from it. The file stays: removing it would let a
+ * second taker lock a new file while the first still holds the old one.
  */
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { AgentError, errnoCode } from '../errors.ts';
-import { pidAlive } from '../fs/pid-alive.ts';
+import { AgentError } from '../errors.ts';
+import type { NativeAddon } from '../native/addon.ts';
 
 export interface Lock {
+  /** The descriptor that holds the lock: a child given it (spawn stdio) keeps it locked until it exits too. */
+  readonly fd: number;
+  /** Adds a line to what the lock file says about its holders (for the next run's message). */
+  note(line: string): Promise<void>;
   release(): Promise<void>;
 }
 
-export async function acquireLock(dir: string, what: string): Promise<Lock> {
+export async function acquireLock(dir: string, what: string, native: NativeAddon): Promise<Lock> {
   const file = path.join(dir, 'lock');
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fh = await open(file, 'wx', 0o644);
-      await fh.writeFile(`${process.pid}\n`);
-      await fh.close();
-      return { release: () => unlink(file).catch(() => undefined) };
-    } catch (err) {
-      if (errnoCode(err) !== 'EEXIST') throw err;
-    }
-    const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-    if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) {
-      throw new AgentError('E_LOCKED', `${what} is in use by another kairos-spegel run (pid ${pid})`, { hint: 'wait for it to finish; runs on the same store are serialized' });
-    }
-    // Stale: move it aside atomically so two takers cannot both remove a fresh lock.
-    await rename(file, `${file}.stale-${process.pid}`).then(
-      () => unlink(`${file}.stale-${process.pid}`),
-      () => undefined,
-    );
+  const fh = await open(file, constants.O_RDWR | constants.O_CREAT, 0o644);
+  let taken: boolean;
+  try {
+    taken = native.flockTry(fh.fd);
+  } catch (err) {
+    await fh.close();
+    throw err;
   }
-  throw new AgentError('E_LOCKED', `cannot take the lock ${file}`);
+  if (!taken) {
+    await fh.close();
+    const holders = (await readFile(file, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean);
+    throw new AgentError('E_LOCKED', `${what} is in use${holders.length ? `: ${holders.join('; ')}` : ''}`, {
+      hint: 'wait for it to finish (runs on the same store are serialized); the lock is free once every process named here has exited',
+    });
+  }
+  await fh.truncate(0);
+  let at = 0;
+  const append = async (line: string) => {
+    const { bytesWritten } = await fh.write(`${line}\n`, at);
+    at += bytesWritten;
+  };
+  await append(`kairos-spegel pid ${process.pid} since ${new Date().toISOString()}`);
+  return { fd: fh.fd, note: append, release: () => fh.close() };
 }

@@ -16,6 +16,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { AgentError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
+import type { Lock } from '../store/lock.ts';
 
 export function kairosAgentArgs(rootfs: string, recovery: boolean): string[] {
   return ['upgrade', '--source', `dir:${rootfs}`, ...(recovery ? ['--recovery'] : [])];
@@ -41,14 +42,20 @@ function agentLevel(line: string): 'debug' | 'info' | 'warn' | 'error' {
  * Runs kairos-agent to its end. Not started once `signal` is aborted; aborted while it runs,
  * kairos-agent gets the same SIGTERM and is waited for (it unmounts and removes its
  * transition image itself), then the interruption is what this throws.
+ *
+ * kairos-agent inherits the upgrade lock's descriptor (as fd 3), so the lock outlives this
+ * process if it is killed: no second upgrade starts a second kairos-agent beside the first,
+ * and none removes the staging it is copying from. The lock file names it.
  */
-export async function runKairosAgent(command: string, args: string[], log: Logger, signal?: AbortSignal): Promise<void> {
+export async function runKairosAgent(command: string, args: string[], log: Logger, opts: { signal?: AbortSignal; lock?: Lock } = {}): Promise<void> {
+  const { signal, lock } = opts;
   signal?.throwIfAborted();
   const dropped = POD_ENV.filter((k) => process.env[k] !== undefined);
   log.info({ command: [command, ...args].join(' '), ...(dropped.length ? { unset: dropped } : {}) }, 'running kairos-agent');
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: kairosAgentEnv(process.env) });
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe', lock ? lock.fd : 'ignore'], env: kairosAgentEnv(process.env) });
+  if (lock && child.pid !== undefined) await lock.note(`kairos-agent pid ${child.pid} (${command} ${args[0]})`);
   const tail: string[] = [];
-  for (const stream of [child.stdout, child.stderr]) {
+  for (const stream of [child.stdout!, child.stderr!]) {
     createInterface({ input: stream }).on('line', (line) => {
       if (line.trim() === '') return;
       tail.push(line);

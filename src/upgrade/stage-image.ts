@@ -4,7 +4,7 @@
  * lock and first removes what interrupted unpacks left.
  */
 import { mkdir } from 'node:fs/promises';
-import { addonDir } from '../native/addon.ts';
+import { addonDir, nativeAddon } from '../native/addon.ts';
 import { prepull, storedRefName, type PrepullEnv, type PrepullResult } from '../pull/prepull.ts';
 import type { UpstreamPolicy } from '../pull/upstream-policy.ts';
 import type { Platform } from '../registry/manifest.ts';
@@ -42,10 +42,11 @@ export async function unpackStored(env: StageEnv, store: OciStore, image: Stored
   const ready = await readMarker(stagingDir(base, image.manifest.digest));
   if (ready) return ready;
   await mkdir(base, { recursive: true });
-  const lock = await acquireLock(base, `the staging area ${env.agent.upgrade.staging_path}`);
+  const libDir = addonDir(env.root, env.agent.store.path);
+  const lock = await acquireLock(base, `the staging area ${env.agent.upgrade.staging_path}`, nativeAddon(libDir));
   try {
     await removeUnmarked(base, env.log);
-    return await unpackImage({ store, image, stagingBase: base, libDir: addonDir(env.root, env.agent.store.path), log: env.log, ...(env.signal ? { signal: env.signal } : {}) });
+    return await unpackImage({ store, image, stagingBase: base, libDir, log: env.log, ...(env.signal ? { signal: env.signal } : {}) });
   } finally {
     await lock.release();
   }

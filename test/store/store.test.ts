@@ -12,7 +12,7 @@ import { startProxy, type Proxy } from '../helpers/fault-proxy.ts';
 import { buildImage, pushImage } from '../helpers/image.ts';
 import { startLoopbackRegistry, type LoopbackRegistry } from '../helpers/loopback-registry.ts';
 import { requireRoot } from '../helpers/netns.ts';
-import { must, run } from '../helpers/proc.ts';
+import { must, run, waitFor } from '../helpers/proc.ts';
 import { PullBed } from '../helpers/pull-bed.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -87,7 +87,7 @@ describe('the image store', () => {
       await isPaused;
       const second = await b.prepull([images[1]!]);
       expect(second.code).toBe(1);
-      expect(second.error).toMatchObject({ code: 'E_LOCKED', message: expect.stringMatching(/in use by another kairos-spegel run \(pid \d+\)/) });
+      expect(second.error).toMatchObject({ code: 'E_LOCKED', message: expect.stringMatching(/is in use: kairos-spegel pid \d+ since /) });
     } finally {
       first.kill('SIGKILL');
       mirror.setRule(undefined);
@@ -95,6 +95,25 @@ describe('the image store', () => {
     await new Promise((r) => first.on('exit', r));
     const third = await b.prepull([images[1]!]);
     expect(third.code, third.stderr).toBe(0);
+  });
+
+  it('a prepull killed inside a pid namespace (as in a NodeOp pod) leaves nothing that blocks the next run', async () => {
+    const b = bed();
+    let paused!: () => void;
+    const isPaused = new Promise<void>((r) => (paused = r));
+    mirror.setRule((q) => (q.url.includes('/blobs/') ? { kind: 'pause', afterBytes: 1000, onPause: paused } : undefined));
+    // The agent is pid 1 of its namespace, as a container's main process is.
+    const first = spawn('unshare', ['--pid', '--fork', '--kill-child', AGENT, '--root', b.root, '--log-level', 'silent', 'prepull', images[2]!], { stdio: 'ignore' });
+    try {
+      await isPaused;
+      first.kill('SIGKILL'); // unshare --kill-child takes its child (the agent) with it
+      await new Promise((r) => first.on('exit', r));
+      await waitFor('the agent in the pid namespace to be gone', async () => ((await run('pgrep', ['-f', '--', `--root ${b.root} `])).code === 1 ? true : undefined));
+    } finally {
+      mirror.setRule(undefined);
+    }
+    const next = await b.prepull([images[2]!]);
+    expect(next.code, next.stdout + next.stderr).toBe(0);
   });
 
   it('refuses to start when the filesystem is too small, before downloading anything', async () => {

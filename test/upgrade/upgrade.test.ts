@@ -16,12 +16,22 @@ import { startLoopbackRegistry, type LoopbackRegistry } from '../helpers/loopbac
 import { requireRoot } from '../helpers/netns.ts';
 import { defaultKairosAgent } from '../helpers/peers.ts';
 import { rawTar, writeImage, type RawEntry } from '../helpers/oci-layout.ts';
+import { waitFor } from '../helpers/proc.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const FAULT = path.resolve(import.meta.dirname, '../fixtures/kairos-agent-fault');
 const release = (v: string) => `KAIROS_ID="kairos"\nKAIROS_VERSION="${v}"\nKAIROS_SOFTWARE_VERSION_PREFIX="k3s"\nKAIROS_SOFTWARE_VERSION="v1.33.4+k3s1"\n`;
 const STATE = '/usr/local/kairos-spegel/state.json';
 const STAGING = '/usr/local/kairos-spegel/staging';
+
+/** The process exists and has not exited (an orphan may stay a zombie until something reaps it). */
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
 
 function osTree(version: string | undefined, big = 0): RawEntry[] {
   return [
@@ -154,6 +164,30 @@ describe('upgrade', () => {
     expect(r.stderr).toMatch(/"level":"error".*"from":"kairos-agent".*no space left on device/);
     expect(stagings(n)).toHaveLength(1);
     expect(applied(n).at(-1)!.result).toBe('failed');
+  });
+
+  it('kill -9 while kairos-agent runs: the next upgrade is refused (E_LOCKED, naming it) until that kairos-agent exits', async () => {
+    const n = await node({ kairosAgent: FAULT });
+    const lockFile = n.node.path('/usr/local/kairos-spegel/lock');
+    const [cmd, args] = n.kairosSpegelCommand(['upgrade', img('os:v3.6.1')], { env: { KAIROS_AGENT_FAULT_WAIT: '/root/go' } });
+    const first = spawn(cmd, args, { stdio: 'ignore' });
+    const firstExit = new Promise((r) => first.on('exit', r));
+    await waitFor('kairos-agent to start and be named in the lock file', () => (existsSync(lockFile) && /kairos-agent pid \d+/.test(readFileSync(lockFile, 'utf8')) ? true : undefined), 60_000);
+    const agentPid = Number(/kairos-agent pid (\d+)/.exec(readFileSync(lockFile, 'utf8'))![1]);
+    first.kill('SIGKILL');
+    await firstExit;
+    expect(running(agentPid), 'the first kairos-agent outlives the killed upgrade').toBe(true);
+
+    const second = await n.kairosSpegel(['--json', 'upgrade', img('os:v3.6.1')]);
+    expect(second.code, second.stderr).toBe(1);
+    expect(JSON.parse(second.stdout).error).toMatchObject({ code: 'E_LOCKED', message: expect.stringContaining(`kairos-agent pid ${agentPid}`) });
+    expect(second.stderr).not.toContain('running kairos-agent');
+
+    n.node.write('/root/go', '');
+    await waitFor('the first kairos-agent to exit', () => (running(agentPid) ? undefined : true), 60_000);
+    // Free now: this run reaches kairos-agent (which fails at once, being the fault injector).
+    const third = await n.kairosSpegel(['--json', 'upgrade', img('os:v3.6.1')]);
+    expect(JSON.parse(third.stdout).error).toMatchObject({ code: 'E_KAIROS_AGENT' });
   });
 
   /** Starts `upgrade IMAGE` and resolves once its unpack has written part of the rootfs. */

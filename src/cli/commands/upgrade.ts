@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { formatDuration } from '../../config/duration.ts';
 import { AgentError, EXIT_OK, errorMessage } from '../../errors.ts';
 import { loadNodeContext } from '../../node/context.ts';
+import { addonDir, nativeAddon } from '../../native/addon.ts';
 import { acquireLock } from '../../store/lock.ts';
 import { removeStaging } from '../../unpack/staging.ts';
 import { readKairosVersion } from '../../upgrade/kairos-release.ts';
@@ -71,11 +72,11 @@ export const run: CommandRun = async ({ global, options, positionals, log, out }
     }
 
     await mkdir(path.dirname(stateFile), { recursive: true });
-    const lock = await acquireLock(path.dirname(stateFile), 'the upgrade');
+    const lock = await acquireLock(path.dirname(stateFile), 'the upgrade', nativeAddon(addonDir(root, ctx.agent.store.path)));
     try {
       const args = kairosAgentArgs(staged.rootfs, recovery);
       try {
-        await runKairosAgent(ctx.agent.upgrade.kairos_agent, args, log, signal);
+        await runKairosAgent(ctx.agent.upgrade.kairos_agent, args, log, { signal, lock });
       } catch (err) {
         await updateState(stateFile, (s) => s.applied.push({ ref: image.ref, manifest: image.manifest.digest, ...(target ? { version: target.triple } : {}), recovery, at: new Date().toISOString(), result: 'failed' }));
         throw err;
