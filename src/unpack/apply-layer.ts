@@ -2,12 +2,15 @@
  * Applies one layer's entries to a rootfs, per the OCI image-spec layer rules:
  * - entries replace what lower layers had, except a directory over a directory, which
  *   keeps its content and takes the new metadata;
- * - `.wh.<name>` removes <name> of lower layers; `.wh..wh..opq` hides every lower-layer
- *   child of its directory; neither touches what this same layer wrote;
+ * - `.wh.<name>` removes <name> of lower layers; `.wh..wh..opq` leaves its directory with
+ *   this layer's entries only, at any depth (as containerd and umoci apply it); neither
+ *   touches what this same layer wrote, nor the parents it implies without listing them;
  * - hard links must name an existing non-directory inside the rootfs;
  * - owners, modes (setuid included), extended attributes and mtimes are applied in the
  *   order that keeps them (chown clears setuid and file capabilities, so it goes first);
- *   directory mtimes are set after the last layer, when nothing writes into them anymore.
+ *   directory mtimes are set after the last layer, when nothing writes into them anymore,
+ *   and only through paths that are still directories (a later entry may have put a symlink
+ *   to anywhere in their place).
  * Device nodes and FIFOs are skipped: an OS image's /dev is devtmpfs at runtime and
  * `kairos-agent upgrade` does not copy /dev. Writes are synchronous: one layer at a
  * time, and the kernel's page cache makes them cheap.
@@ -42,6 +45,8 @@ export class LayerApplier {
   private readonly dirTimes = new Map<string, number>();
   /** Paths written by the layer being applied: its own whiteouts must not remove them. */
   private written = new Set<string>();
+  /** Their parent directories, listed or implied: an opaque marker keeps them too. */
+  private holdsWritten = new Set<string>();
   readonly stats: ApplyStats = { entries: 0, skippedDevices: 0, xattrsUnsupported: 0 };
   /** The file being written, if an archive breaks off inside it. */
   private openFd: number | undefined;
@@ -55,6 +60,21 @@ export class LayerApplier {
 
   startLayer(): void {
     this.written = new Set();
+    this.holdsWritten = new Set();
+  }
+
+  private markWritten(real: string): void {
+    this.written.add(real);
+    for (let d = path.dirname(real); d.length > this.root.dir.length && !this.holdsWritten.has(d); d = path.dirname(d)) this.holdsWritten.add(d);
+  }
+
+  /** An opaque directory: everything below it that this layer did not write goes. */
+  private purge(dir: string): void {
+    for (const child of readdirSync(dir, { withFileTypes: true })) {
+      const real = path.join(dir, child.name);
+      if (this.holdsWritten.has(real) || (this.written.has(real) && child.isDirectory())) this.purge(real);
+      else if (!this.written.has(real)) this.remove(real);
+    }
   }
 
   private remove(real: string): void {
@@ -64,11 +84,7 @@ export class LayerApplier {
 
   private whiteout(parent: string, name: string, what: string): void {
     if (name === OPAQUE) {
-      // Every lower-layer child of the directory goes; this layer's own entries stay.
-      for (const child of readdirSync(parent)) {
-        const real = path.join(parent, child);
-        if (!this.written.has(real)) this.remove(real);
-      }
+      this.purge(parent);
       return;
     }
     const target = name.slice(WHITEOUT.length);
@@ -115,7 +131,7 @@ export class LayerApplier {
         if (existing.isSymbolicLink()) this.root.invalidate();
       }
     }
-    this.written.add(real);
+    this.markWritten(real);
 
     switch (e.type) {
       case 'dir':
@@ -226,12 +242,23 @@ export class LayerApplier {
   /** Directory mtimes, deepest first, once all layers are applied. */
   finish(): void {
     const dirs = [...this.dirTimes].sort((a, b) => b[0].length - a[0].length);
-    for (const [dir, t] of dirs) {
-      try {
-        utimesSync(dir, t, t);
-      } catch (err) {
-        if (errnoCode(err) !== 'ENOENT') throw err; // removed by a later layer
+    const isDir = new Map<string, boolean>([[this.root.dir, true]]);
+    // Each component from the rootfs down, without following symlinks: a directory replaced
+    // by a symlink (to a host directory, say) must not lead the mtime out of the rootfs.
+    const stillDir = (p: string): boolean => {
+      let known = isDir.get(p);
+      if (known === undefined) {
+        let st;
+        try {
+          st = lstatSync(p);
+        } catch (err) {
+          if (errnoCode(err) !== 'ENOENT') throw err; // removed by a later layer
+        }
+        known = st?.isDirectory() === true && stillDir(path.dirname(p));
+        isDir.set(p, known);
       }
-    }
+      return known;
+    };
+    for (const [dir, t] of dirs) if (stillDir(dir)) lutimesSync(dir, t, t);
   }
 }

@@ -131,6 +131,29 @@ function num(b: Buffer, off: number, len: number, field: string, where: string):
   return parseInt(text, 8);
 }
 
+/**
+ * The ustar prefix of a header's name, if it has one. Under the GNU magic ("ustar  \0")
+ * those bytes are GNU's atime and ctime, but Go's archive/tar, which containerd and moby
+ * unpack with, reads them as a prefix when those times do not parse: archives that Go
+ * before 1.8 wrote (golang/go#12594). The same file must land where containerd puts it.
+ */
+function ustarPrefix(h: Buffer): Buffer | undefined {
+  if (h[345] === 0) return undefined;
+  const magic = h.toString('latin1', 257, 265);
+  if (magic.startsWith('ustar\0')) return cstr(h, 345, 155);
+  if (magic !== 'ustar  \0' || (goNumeric(h, 345, 12) && goNumeric(h, 357, 12))) return undefined;
+  const prefix = cstr(h, 345, 155);
+  return prefix.every((c) => c < 0x80) ? prefix : undefined;
+}
+
+/** Whether Go's archive/tar parses this numeric field (base-256, or octal padded with spaces and NULs). */
+function goNumeric(b: Buffer, off: number, len: number): boolean {
+  if (b[off]! & 0x80) return true;
+  const field = b.toString('latin1', off, off + len).replace(/^[ \0]+|[ \0]+$/g, '');
+  const text = field.split('\0')[0]!;
+  return text === '' || /^[0-7]+$/.test(text);
+}
+
 function checksumOk(h: Buffer): boolean {
   let unsigned = 0;
   let signed = 0;
@@ -260,9 +283,9 @@ export async function readTar(source: AsyncIterable<Buffer>, onEntry: (e: TarEnt
     if (type === undefined) throw new UnpackError(`${where}: unsupported entry type ${JSON.stringify(flag)}`);
     if (++entries > limits.maxEntries) throw new UnpackError(`the layer has more than ${limits.maxEntries} entries`);
 
-    const ustar = h.toString('latin1', 257, 263) === 'ustar\0';
     let nameBytes: Buffer = pax?.path ?? global.path ?? longName ?? cstr(h, 0, 100);
-    if (!pax?.path && !global.path && !longName && ustar && h[345] !== 0) nameBytes = Buffer.concat([cstr(h, 345, 155), Buffer.from('/'), nameBytes]);
+    const prefix = !pax?.path && !global.path && !longName ? ustarPrefix(h) : undefined;
+    if (prefix) nameBytes = Buffer.concat([prefix, Buffer.from('/'), nameBytes]);
     const linkBytes = pax?.linkpath ?? global.linkpath ?? longLink ?? cstr(h, 157, 100);
     if (nameBytes.length > limits.maxPathBytes) throw new UnpackError(`${where}: path of ${nameBytes.length} bytes exceeds the limit of ${limits.maxPathBytes}`);
     if (linkBytes.length > limits.maxPathBytes) throw new UnpackError(`${where}: link target of ${linkBytes.length} bytes exceeds the limit of ${limits.maxPathBytes}`);

@@ -3,7 +3,7 @@
  * or handled inside the rootfs; afterwards nothing outside the rootfs has changed.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log/logger.ts';
@@ -24,7 +24,35 @@ const base: RawEntry[] = [
   { name: 'lib', type: 'symlink', linkname: 'usr/lib' },
   { name: 'opt/', type: 'dir' },
   { name: 'opt/lower', data: 'from the base layer\n' },
+  { name: 'opt/keep/', type: 'dir' },
+  { name: 'opt/keep/key', data: 'a lower-layer secret\n' },
 ];
+
+/** The directory next to the rootfs that no layer may touch (its mtime included). */
+const OUTSIDE = path.join(tempDir('ks-hostile-outside-'), 'outside');
+mkdirSync(OUTSIDE);
+const outsideMtime = () => statSync(OUTSIDE).mtimeMs;
+const OUTSIDE_MTIME = outsideMtime();
+
+/**
+ * A one-entry tar whose header says GNU ("ustar  \0") but carries a ustar prefix where GNU
+ * keeps atime and ctime, as Go's archive/tar before 1.8 wrote it (golang/go#12594).
+ * `gnuTimes`: valid octal times there instead (a real GNU header).
+ */
+function gnuHeaderWithPrefix(prefix: string, name: string, gnuTimes: boolean): LayerSpec {
+  const t = Buffer.from(rawTar([{ name, data: 'x' }]));
+  t.write('ustar  \0', 257, 'latin1');
+  t.fill(0, 345, 500);
+  if (gnuTimes) {
+    t.write('00000000000\0', 345, 'latin1');
+    t.write('00000000000\0', 357, 'latin1');
+  } else t.write(prefix, 345, 'latin1');
+  t.write('        ', 148, 'latin1');
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += t[i]!;
+  t.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  return { tar: t, compression: 'none' };
+}
 
 /** Everything in `dir` except the stagings: path, type, content hash, link target. */
 function snapshot(dir: string, skip: (p: string) => boolean): Record<string, string> {
@@ -102,6 +130,58 @@ const CASES: Case[] = [
       { name: 'fresh', data: 'only this\n' },
     ]),
     check: (r) => expect(readdirSync(r).sort()).toEqual(['fresh']),
+  },
+  {
+    // The directory's mtime is applied when every layer is in, by its path: a later entry
+    // that replaced it with a symlink to a host directory must not lead the mtime there.
+    name: 'a directory replaced by a symlink to a host directory, in the same layer',
+    layer: tar([
+      { name: 'stamp/', type: 'dir' },
+      { name: 'stamp', type: 'symlink', linkname: OUTSIDE },
+    ]),
+    check: (r) => {
+      expect(lstatSync(path.join(r, 'stamp')).isSymbolicLink()).toBe(true);
+      expect(outsideMtime()).toBe(OUTSIDE_MTIME);
+    },
+  },
+  {
+    // As containerd and umoci apply it: the directory holds this layer's entries only, at any depth.
+    name: 'an opaque marker under a directory this layer also lists',
+    layer: tar([
+      { name: 'opt/keep/', type: 'dir' },
+      { name: 'opt/keep/new', data: 'this layer\n' },
+      { name: 'usr/', type: 'dir' },
+      { name: 'usr/.wh..wh..opq', data: '' },
+      { name: 'opt/.wh..wh..opq', data: '' },
+    ]),
+    check: (r) => {
+      expect(readdirSync(path.join(r, 'opt')).sort()).toEqual(['keep']);
+      expect(readdirSync(path.join(r, 'opt/keep'))).toEqual(['new']);
+      expect(readdirSync(path.join(r, 'usr')), 'a listed directory under its own marker: emptied of lower content').toEqual([]);
+    },
+  },
+  {
+    // Parents a layer implies (not listed) belong to it: its own opaque marker keeps them (OCI image-spec, umoci).
+    name: 'an opaque marker over a file whose parent the layer only implies',
+    layer: tar([
+      { name: 'opt/implied/f', data: 'this layer\n' },
+      { name: 'opt/.wh..wh..opq', data: '' },
+    ]),
+    check: (r) => {
+      expect(readdirSync(path.join(r, 'opt'))).toEqual(['implied']);
+      expect(readFileSync(path.join(r, 'opt/implied/f'), 'utf8')).toBe('this layer\n');
+    },
+  },
+  {
+    // Go's archive/tar (containerd, moby) reads the prefix here too: the file goes where containerd puts it.
+    name: 'a GNU header carrying a ustar prefix (old Go writers)',
+    layer: gnuHeaderWithPrefix('opt/goprefix', 'gnu-prefixed', false),
+    check: (r) => expect(readFileSync(path.join(r, 'opt/goprefix/gnu-prefixed'), 'utf8')).toBe('x'),
+  },
+  {
+    name: 'a real GNU header: its atime and ctime are not a prefix',
+    layer: gnuHeaderWithPrefix('', 'gnu-plain', true),
+    check: (r) => expect(readFileSync(path.join(r, 'gnu-plain'), 'utf8')).toBe('x'),
   },
   { name: 'a 4 KB name', layer: tar([{ name: `${'n'.repeat(4000)}`, data: 'x' }]), rejected: /longer than 255 bytes/ },
   { name: 'a path over 4 KB', layer: tar([{ name: `${'d/'.repeat(2100)}f`, data: 'x' }]), rejected: /path of \d+ bytes exceeds the limit of 4096/ },
