@@ -85,7 +85,8 @@ export async function collectCloudConfig(root: Root, dirs: readonly string[] = C
     }
     await walk(real, files);
   }
-  return mergeFiles(files);
+  // Read each file through the root: a symlink in a node root must not lead to the machine's files.
+  return mergeFiles(files.map((f) => root.path(`/${path.relative(root.path('/'), f)}`)));
 }
 
 export async function mergeFiles(files: string[]): Promise<CloudConfig> {

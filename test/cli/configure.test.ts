@@ -1,5 +1,5 @@
 /** configure through the binary on a rehearsal root: distributions, stages, idempotence, dry-run. */
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import TOML from '@iarna/toml';
 import { parse as parseYaml } from 'yaml';
@@ -24,6 +24,22 @@ const HOSTS = 'etc/containerd/certs.d/_default/hosts.toml';
 const USER_HOSTS = '# mine\n[host."https://cache.example"]\n  capabilities = ["pull"]\n';
 
 describe('configure', () => {
+  it('--root confines symlinks: a node root linking to the machine\'s directories and files is written and read inside the root', async () => {
+    const outside = tempDir('ks-cfg-outside-');
+    mkdirSync(path.join(outside, 'containerd'));
+    writeFileSync(path.join(outside, 'other.yaml'), '#cloud-config\nkairos-spegel:\n  node_ip: 10.66.66.66\n');
+    const root = nodeRoot('kairos-spegel:\n  node_ip: 10.5.5.5\n  distro: containerd\n');
+    mkdirSync(path.join(root, 'etc'));
+    symlinkSync(path.join(outside, 'containerd'), path.join(root, 'etc/containerd'));
+    symlinkSync(path.join(outside, 'other.yaml'), path.join(root, 'oem/95_other.yaml'));
+    const r = await runAgent(['--root', root, 'configure']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(readdirSync(path.join(outside, 'containerd')), 'nothing written through the symlink to the machine').toEqual([]);
+    // The link's absolute target is taken from the root, as a chroot would.
+    expect(read(root, path.join(outside, 'containerd/certs.d/_default/hosts.toml').slice(1))).toContain('http://10.5.5.5:30020');
+    expect(r.stdout + r.stderr).not.toContain('10.66.66.66');
+  });
+
   it('re-run with nothing changed leaves the file untouched: same bytes, same mtime', async () => {
     const root = nodeRoot('kairos-spegel:\n  node_ip: 10.1.2.3\n  distro: containerd\n', { [HOSTS]: USER_HOSTS });
     expect((await runAgent(['--root', root, 'configure'])).code).toBe(0);
