@@ -108,10 +108,11 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: 'gc',
     summary: 'keep the most recent images in the store and delete the rest',
-    usage: 'kairos-spegel gc [--keep N]',
-    description: 'Keeps the N most recently pulled images (store.keep, default 2), deletes the others and their blobs, and interrupted downloads.',
+    usage: 'kairos-spegel gc [--keep N] [--dry-run]',
+    description: 'Keeps the N most recently pulled images (store.keep, default 2), deletes the others, their blobs and staged root filesystems, and interrupted downloads. Refused (E_LOCKED) while a pull, unpack or upgrade runs.',
     options: {
       keep: { type: 'string', value: 'N', description: 'number of images to keep (default: store.keep)' },
+      'dry-run': { type: 'boolean', description: 'say what would be deleted, delete nothing' },
     },
     load: async () => (await import('./commands/gc.ts')).run,
   },

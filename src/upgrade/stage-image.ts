@@ -36,19 +36,28 @@ async function findImage(store: OciStore, refName: string): Promise<StoredImage 
   return (await listImages(store, await TransferStats.load(store.dir))).find((i) => i.ref === refName);
 }
 
-/** Unpacks `image` unless a marked staging exists, under the staging lock. */
+/**
+ * Unpacks `image` unless a marked staging exists, under the store lock (gc must not delete
+ * the blobs it reads) and the staging lock.
+ */
 export async function unpackStored(env: StageEnv, store: OciStore, image: StoredImage): Promise<StagedImage> {
   const base = stagingBase(env);
   const ready = await readMarker(stagingDir(base, image.manifest.digest));
   if (ready) return ready;
   await mkdir(base, { recursive: true });
   const libDir = addonDir(env.root, env.agent.store.path);
-  const lock = await acquireLock(base, `the staging area ${env.agent.upgrade.staging_path}`, nativeAddon(libDir));
+  const native = nativeAddon(libDir);
+  const storeLock = await acquireLock(store.dir, `the image store ${env.agent.store.path}`, native);
   try {
-    await removeUnmarked(base, env.log);
-    return await unpackImage({ store, image, stagingBase: base, libDir, log: env.log, ...(env.signal ? { signal: env.signal } : {}) });
+    const lock = await acquireLock(base, `the staging area ${env.agent.upgrade.staging_path}`, native);
+    try {
+      await removeUnmarked(base, env.log);
+      return await unpackImage({ store, image, stagingBase: base, libDir, log: env.log, ...(env.signal ? { signal: env.signal } : {}) });
+    } finally {
+      await lock.release();
+    }
   } finally {
-    await lock.release();
+    await storeLock.release();
   }
 }
 

@@ -4,7 +4,7 @@
  * runs apart, the free-space check refuses early, and transfer counts only go up.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT, runAgent } from '../helpers/agent.ts';
@@ -75,6 +75,48 @@ describe('the image store', () => {
     expect((await b.prepull([images[0]!])).code).toBe(0);
     const again = JSON.parse((await runAgent(['--root', b.root, '--json', 'images'])).stdout) as { total: { mirror: number } };
     expect(again.total.mirror).toBeGreaterThan(after.total.mirror);
+  });
+
+  it('gc --dry-run says what gc would delete and deletes nothing; gc removes the staged rootfs of every image it drops', async () => {
+    const b = bed();
+    for (const ref of images) expect((await b.prepull(['--unpack', ref])).code).toBe(0);
+    const staging = path.join(b.root, 'usr/local/kairos-spegel/staging');
+    const stagings = () => readdirSync(staging).filter((d) => /^[0-9a-f]{64}$/.test(d)).sort();
+    expect(stagings()).toHaveLength(3);
+    const blobs = readdirSync(`${b.store}/blobs/sha256`).sort();
+    const dry = await runAgent(['--root', b.root, '--json', 'gc', '--keep', '1', '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(JSON.parse(dry.stdout)).toMatchObject({ dryRun: true, kept: [images[2]], removed: [images[1], images[0]], blobsDeleted: 8, stagingsRemoved: expect.any(Array) });
+    expect(JSON.parse(dry.stdout).stagingsRemoved).toHaveLength(2);
+    expect(readdirSync(`${b.store}/blobs/sha256`).sort()).toEqual(blobs);
+    expect(stagings()).toHaveLength(3);
+
+    const gc = await runAgent(['--root', b.root, '--json', 'gc', '--keep', '1']);
+    expect(gc.code, gc.stderr).toBe(0);
+    expect(stagings()).toHaveLength(1);
+    const status = JSON.parse((await runAgent(['--root', b.root, '--json', 'status'])).stdout) as { images: { ref: string; staged?: { rootfs: string } }[] };
+    expect(status.images).toEqual([expect.objectContaining({ ref: images[2], staged: expect.objectContaining({ rootfs: expect.stringContaining(stagings()[0]!) }) })]);
+  });
+
+  it('gc is refused while an unpack runs (it reads the blobs gc would delete)', async () => {
+    const b = bed();
+    const big = `${registry.host}/kairos/store-big:v1`;
+    await pushImage(undefined, await buildImage(`${dir}/img-big`, 4, 30_000_000), big);
+    expect((await b.prepull([big])).code).toBe(0);
+    const unpack = spawn(AGENT, ['--root', b.root, '--log-level', 'silent', 'prepull', '--unpack', big], { stdio: 'ignore' });
+    const exited = new Promise((r) => unpack.on('exit', r));
+    const staging = path.join(b.root, 'usr/local/kairos-spegel/staging');
+    try {
+      await waitFor('the unpack to start writing', () => (existsSync(staging) && readdirSync(staging).some((d) => /^[0-9a-f]{64}$/.test(d)) ? true : undefined), 60_000);
+      unpack.kill('SIGSTOP'); // frozen while it holds its locks
+      const gc = await runAgent(['--root', b.root, '--json', 'gc', '--keep', '0']);
+      expect(gc.code).toBe(1);
+      expect(JSON.parse(gc.stdout).error).toMatchObject({ code: 'E_LOCKED', message: expect.stringMatching(/the image store .* is in use: kairos-spegel pid \d+/) });
+    } finally {
+      unpack.kill('SIGCONT');
+    }
+    await exited;
+    expect(unpack.exitCode).toBe(0);
   });
 
   it('a second run on the same store is refused while the first holds it; a dead holder is taken over', async () => {

@@ -190,6 +190,27 @@ describe('upgrade', () => {
     expect(JSON.parse(third.stdout).error).toMatchObject({ code: 'E_KAIROS_AGENT' });
   });
 
+  it('"up to date" leaves alone the staging that a running upgrade --force is handing to kairos-agent', async () => {
+    const n = await node({ kairosAgent: FAULT });
+    const lockFile = n.node.path('/usr/local/kairos-spegel/lock');
+    const [cmd, args] = n.kairosSpegelCommand(['upgrade', '--force', img('os:v3.6.0')], { env: { KAIROS_AGENT_FAULT_WAIT: '/root/go' } });
+    const forced = spawn(cmd, args, { stdio: 'ignore' });
+    const forcedExit = new Promise((r) => forced.on('exit', r));
+    try {
+      await waitFor('kairos-agent to start', () => (existsSync(lockFile) && /kairos-agent pid \d+/.test(readFileSync(lockFile, 'utf8')) ? true : undefined), 60_000);
+      const before = stagings(n);
+      expect(before).toHaveLength(1);
+      const r = await n.kairosSpegel(['--json', 'upgrade', img('os:v3.6.0')]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ action: 'up-to-date' });
+      expect(r.stderr).toMatch(/the staging stays: another upgrade is running/);
+      expect(stagings(n)).toEqual(before);
+    } finally {
+      n.node.write('/root/go', '');
+      await forcedExit;
+    }
+  });
+
   /** Starts `upgrade IMAGE` and resolves once its unpack has written part of the rootfs. */
   async function upgradeUntilUnpacking(n: InstalledNode, image: string) {
     const [cmd, args] = n.kairosSpegelCommand(['--json', 'upgrade', image]);

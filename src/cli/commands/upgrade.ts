@@ -66,7 +66,20 @@ export const run: CommandRun = async ({ global, options, positionals, log, out }
     }
     if (target && current && target.triple === current.triple && !force) {
       log.info({ version: target.triple }, 'up to date: nothing to do');
-      await removeStaging(path.dirname(staged.rootfs));
+      // Under the upgrade lock: a running `upgrade --force` may be handing this staging to kairos-agent.
+      await mkdir(path.dirname(stateFile), { recursive: true });
+      const lock = await acquireLock(path.dirname(stateFile), 'the upgrade', nativeAddon(addonDir(root, ctx.agent.store.path))).catch((err: unknown) => {
+        if (!(err instanceof AgentError && err.code === 'E_LOCKED')) throw err;
+        log.info({ reason: errorMessage(err) }, 'the staging stays: another upgrade is running');
+        return undefined;
+      });
+      if (lock) {
+        try {
+          await removeStaging(path.dirname(staged.rootfs));
+        } finally {
+          await lock.release();
+        }
+      }
       out.result({ ...summary, action: 'up-to-date' }, () => `up to date: ${image.ref} is ${target.triple}, as installed (--force applies it anyway)`);
       return EXIT_OK;
     }
