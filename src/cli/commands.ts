@@ -14,6 +14,7 @@ const PULL_OPTIONS: Record<string, OptionSpec> = {
   platform: { type: 'string', value: 'PLATFORM', description: "platform to pull from a multi-platform image (default: the node's, or pull.platform)" },
   upstream: { type: 'string', value: 'POLICY', description: 'always, never, or "after 10m": ask only the mirror until then (default: pull.upstream)' },
   'no-seed': { type: 'boolean', description: "do not import the image into the node's containerd (default: pull.seed)" },
+  verify: { type: 'boolean', description: 'hash every blob the store already holds (not only its size); a damaged one is fetched again' },
 };
 
 export const COMMANDS: CommandSpec[] = [
@@ -57,7 +58,7 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: 'prepull',
     summary: "fetch an image into the node's store ahead of time, from peers first",
-    usage: 'kairos-spegel prepull IMAGE [--platform OS/ARCH[/VARIANT]] [--upstream always|never|"after DURATION"] [--no-seed] [--unpack]',
+    usage: 'kairos-spegel prepull IMAGE [--platform OS/ARCH[/VARIANT]] [--upstream always|never|"after DURATION"] [--no-seed] [--unpack] [--verify]',
     description: [
       'Resolves IMAGE to a digest (at the upstream registry: peers can lie about tags, not digests), then',
       'fetches the manifests and layers through the mirrors in hosts.toml (the node\'s Spegel, i.e. its peers)',
@@ -100,9 +101,11 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: 'images',
     summary: 'list the images in the store, with the bytes taken from peers and from upstream',
-    usage: 'kairos-spegel images',
-    description: 'Lists the images prepull stored, newest first.',
-    options: {},
+    usage: 'kairos-spegel images [--verify]',
+    description: 'Lists the images prepull stored, newest first. With --verify, hashes every blob and reports damaged ones (exit 1).',
+    options: {
+      verify: { type: 'boolean', description: 'hash every blob of every image; exit 1 when one is damaged' },
+    },
     load: async () => (await import('./commands/images.ts')).run,
   },
   {

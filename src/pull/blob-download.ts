@@ -53,6 +53,8 @@ function appendSync(fd: number, chunk: Buffer): void {
 class Partial {
   offset = 0;
   readonly contributors = new Set<string>();
+  /** Bytes an earlier run left: if the blob does not hash right, they are the first suspect. */
+  inherited = 0;
   private readonly path: string;
   private fileHash?: FileHash;
 
@@ -75,6 +77,7 @@ class Partial {
       have = 0;
     }
     this.offset = have;
+    this.inherited = have;
     this.fileHash = await fileHash(this.path, have, addon);
   }
 
@@ -82,6 +85,7 @@ class Partial {
     await this.hash.reset();
     await truncate(this.path, 0).catch(() => undefined);
     this.offset = 0;
+    this.inherited = 0;
     this.contributors.clear();
   }
 
@@ -215,6 +219,13 @@ async function fetchVerified(ctx: BlobContext, desc: Descriptor, p: Partial, dro
         }
         const actual = `sha256:${await p.hash.digest(p.offset)}`;
         if (actual === desc.digest) return;
+        if (p.inherited > 0) {
+          // An earlier run's partial file (a crash, a bad disk) can hold garbage: it is
+          // blamed, not the source, which now sends the whole blob again.
+          ctx.walk.log.warn({ blob: desc.digest, hashed: actual, earlier_bytes: p.inherited }, "the partial download an earlier run left does not match the digest; downloading it again from the start");
+          await p.reset();
+          continue;
+        }
         // Wrong bytes, never committed. When several sources contributed, the earlier ones are
         // suspect and this one gets to deliver the whole blob alone; when it alone sent them,
         // it lied and is dropped.

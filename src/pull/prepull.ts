@@ -32,6 +32,8 @@ export interface PrepullRequest {
   ref: ImageRef;
   platform: Platform;
   policy: UpstreamPolicy;
+  /** Hash every blob the store already holds, not only check its size. */
+  verify?: boolean;
 }
 
 export interface PrepullResult {
@@ -146,7 +148,15 @@ export async function prepull(env: PrepullEnv, req: PrepullRequest): Promise<Pre
     let totalBytes = 0;
     for (const b of wanted.values()) {
       totalBytes += b.size;
-      if (await store.hasBlob(b.digest, b.size)) presentBytes += b.size;
+      let present = await store.hasBlob(b.digest, b.size);
+      // The size is the check of every run; --verify hashes what the store holds, and a
+      // damaged blob (a bit flip on the disk) is fetched again.
+      if (present && req.verify && !(await store.verifyBlob(b.digest))) {
+        log.warn({ blob: b.digest }, 'damaged in the store: its bytes do not hash to its digest; fetching it again');
+        await store.removeBlob(b.digest);
+        present = false;
+      }
+      if (present) presentBytes += b.size;
       else missing.push(b);
     }
     await ensureFreeSpace(store.dir, totalBytes - presentBytes, agent.store.free_space_margin);

@@ -5,6 +5,8 @@
  * replaced atomically.
  */
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { AgentError, errnoCode } from '../errors.ts';
@@ -55,6 +57,18 @@ export class OciStore {
     return (await pathExists(path.join(dir, 'index.json'))) ? new OciStore(dir) : undefined;
   }
 
+  /** Whether the stored blob's bytes hash to its digest (false when it is missing). */
+  async verifyBlob(digest: string): Promise<boolean> {
+    const hash = createHash('sha256');
+    try {
+      await pipeline(createReadStream(this.blobPath(digest)), hash);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return false;
+      throw err;
+    }
+    return `sha256:${hash.digest('hex')}` === digest;
+  }
+
   blobPath(digest: string): string {
     return path.join(this.dir, 'blobs', 'sha256', hex(digest));
   }
@@ -81,7 +95,9 @@ export class OciStore {
   async putBlob(digest: string, bytes: Uint8Array): Promise<void> {
     const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
     if (actual !== digest) throw new AgentError('E_DIGEST', `refusing to store content as ${digest}: it hashes to ${actual}`);
-    if (await this.hasBlob(digest, bytes.length)) return;
+    // Small: the stored copy is compared whole, so a damaged one is replaced on every run.
+    const stored = await readFile(this.blobPath(digest)).catch(() => undefined);
+    if (stored?.equals(bytes)) return;
     await writeFileAtomic(this.blobPath(digest), bytes, 0o644);
   }
 

@@ -15,6 +15,7 @@ import { OciStore } from '../store/oci-store.ts';
 import { TransferStats } from '../store/transfer-stats.ts';
 import { readMarker, removeUnmarked, stagingDir, type StagedImage } from '../unpack/staging.ts';
 import { unpackImage } from '../unpack/unpack-image.ts';
+import { UnpackError } from '../unpack/errors.ts';
 
 /** Staging may have to prepull first, so it needs exactly what prepull needs. */
 export type StageEnv = PrepullEnv;
@@ -61,18 +62,35 @@ export async function unpackStored(env: StageEnv, store: OciStore, image: Stored
   }
 }
 
-export async function stageImage(env: StageEnv, req: { ref: ImageRef; platform: Platform; policy: UpstreamPolicy }): Promise<Staged> {
+export async function stageImage(env: StageEnv, req: { ref: ImageRef; platform: Platform; policy: UpstreamPolicy; verify?: boolean }): Promise<Staged> {
   const store = await OciStore.open(env.root.path(env.agent.store.path));
   const refName = storedRefName(req.ref);
   let image = await findImage(store, refName);
   let prepulled: PrepullResult | undefined;
-  if (image) {
-    env.log.info({ image: refName, manifest: image.manifest.digest }, 'already in the store: no download');
-  } else {
+  const pull = async () => {
     prepulled = await prepull(env, req);
     image = await findImage(store, refName);
     if (!image) throw new Error(`internal: ${refName} missing from the store after prepull`);
+    return image;
+  };
+  if (image && !req.verify) {
+    env.log.info({ image: refName, manifest: image.manifest.digest }, 'already in the store: no download');
+  } else {
+    image = await pull();
   }
-  const staged = await unpackStored(env, store, image);
+  let staged: StagedImage;
+  try {
+    staged = await unpackStored(env, store, image);
+  } catch (err) {
+    // A layer that does not unpack may be a damaged copy in the store (a bit flip on the
+    // disk): the blobs are hashed, the damaged ones fetched again, and the unpack retried once.
+    if (!(err instanceof UnpackError) || prepulled) throw err;
+    const damaged = [];
+    for (const b of image.blobs) if (!(await store.verifyBlob(b.digest))) damaged.push(b.digest);
+    if (damaged.length === 0) throw err;
+    env.log.warn({ blobs: damaged }, 'damaged in the store: their bytes do not hash to their digests; fetching them again');
+    for (const d of damaged) await store.removeBlob(d);
+    staged = await unpackStored(env, store, await pull());
+  }
   return { staged, image, store, ...(prepulled ? { prepulled } : {}) };
 }

@@ -6,7 +6,7 @@
  * during unpack. Where kairos-agent must fail, test/fixtures/kairos-agent-fault takes its place.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -153,6 +153,21 @@ describe('upgrade', () => {
     const r = await n.kairosSpegel(['--json', 'upgrade', img('os:v3.6.1')]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stderr).toMatch(/already in the store: no download/);
+    expect(await n.release('active.img')).toBe(release('v3.6.1'));
+  });
+
+  it('a layer damaged in the store (a bit flip) is fetched again, and the upgrade goes on', async () => {
+    const n = await node();
+    const pre = await n.kairosSpegel(['--json', 'prepull', img('os:v3.6.1')]);
+    expect(pre.code, pre.stderr).toBe(0);
+    const blobs = n.node.path('/usr/local/kairos-spegel/store/blobs/sha256');
+    const layer = readdirSync(blobs).map((f) => path.join(blobs, f)).find((f) => readFileSync(f).subarray(0, 2).equals(Buffer.from([0x1f, 0x8b])))!; // the gzip layer
+    const bytes = readFileSync(layer);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0x10;
+    writeFileSync(layer, bytes);
+    const r = await n.kairosSpegel(['--json', 'upgrade', img('os:v3.6.1')]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/damaged in the store: their bytes do not hash to their digests; fetching them again/);
     expect(await n.release('active.img')).toBe(release('v3.6.1'));
   });
 

@@ -1,6 +1,6 @@
 /** `kairos-spegel images`: what the store holds. */
 import { formatBytes } from '../../config/units.ts';
-import { EXIT_OK } from '../../errors.ts';
+import { EXIT_FAILURE, EXIT_OK } from '../../errors.ts';
 import { loadNodeContext } from '../../node/context.ts';
 import { listImages } from '../../store/images.ts';
 import { OciStore } from '../../store/oci-store.ts';
@@ -8,20 +8,41 @@ import { TransferStats } from '../../store/transfer-stats.ts';
 import type { CommandRun } from '../command.ts';
 import { table } from '../output.ts';
 
-export const run: CommandRun = async ({ global, log, out }) => {
+export const run: CommandRun = async ({ global, options, log, out }) => {
   const ctx = await loadNodeContext(global, log);
   // Reading only: a node that never pulled has no store, and these commands do not make one.
   const storeDir = global.root.path(ctx.agent.store.path);
   const store = await OciStore.existing(storeDir);
   const stats = await TransferStats.load(storeDir);
   const images = store ? await listImages(store, stats) : [];
-  out.result({ store: ctx.agent.store.path, images, total: stats.total }, () =>
+  // --verify: every blob hashed, as prepull --verify would, but nothing changed.
+  const damaged = new Map<string, string[]>();
+  if (options['verify'] === true && store) {
+    for (const i of images) {
+      const bad: string[] = [];
+      for (const b of [i.manifest, ...(i.index ? [i.index] : []), ...i.blobs]) if (!(await store.verifyBlob(b.digest))) bad.push(b.digest);
+      if (bad.length) damaged.set(i.ref, bad);
+    }
+  }
+  const listed = options['verify'] === true ? images.map((i) => ({ ...i, damaged: damaged.get(i.ref) ?? [] })) : images;
+  out.result({ store: ctx.agent.store.path, images: listed, total: stats.total }, () =>
     images.length === 0
       ? `No images in ${ctx.agent.store.path}.`
-      : table(
-          ['IMAGE', 'MANIFEST', 'SIZE', 'PULLED', 'FROM PEERS', 'FROM UPSTREAM'],
-          images.map((i) => [i.ref, i.manifest.digest.slice(0, 19), formatBytes(i.size), i.pulledAt.slice(0, 19).replace('T', ' '), formatBytes(i.bytes.mirror), formatBytes(i.bytes.upstream)]),
-        ),
+      : [
+          table(
+            ['IMAGE', 'MANIFEST', 'SIZE', 'PULLED', 'FROM PEERS', 'FROM UPSTREAM', ...(options['verify'] === true ? ['VERIFIED'] : [])],
+            images.map((i) => [
+              i.ref,
+              i.manifest.digest.slice(0, 19),
+              formatBytes(i.size),
+              i.pulledAt.slice(0, 19).replace('T', ' '),
+              formatBytes(i.bytes.mirror),
+              formatBytes(i.bytes.upstream),
+              ...(options['verify'] === true ? [damaged.has(i.ref) ? `DAMAGED (${damaged.get(i.ref)!.length} blob(s))` : 'ok'] : []),
+            ]),
+          ),
+          ...(damaged.size ? ['', "damaged blobs are fetched again by 'kairos-spegel prepull --verify IMAGE'"] : []),
+        ].join('\n'),
   );
-  return EXIT_OK;
+  return damaged.size > 0 ? EXIT_FAILURE : EXIT_OK;
 };

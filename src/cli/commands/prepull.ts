@@ -16,7 +16,7 @@ import type { CommandContext, CommandRun } from '../command.ts';
 import { interruptible } from '../interrupt.ts';
 
 /** IMAGE, --platform and --upstream, shared with `upgrade`. */
-export function pullRequest(positionals: string[], options: CommandContext['options'], agent: AgentConfig): { ref: ImageRef; platform: Platform; policy: UpstreamPolicy } {
+export function pullRequest(positionals: string[], options: CommandContext['options'], agent: AgentConfig): { ref: ImageRef; platform: Platform; policy: UpstreamPolicy; verify: boolean } {
   if (positionals.length !== 1) throw new UsageError('expected exactly one IMAGE', 'e.g. quay.io/kairos/ubuntu:24.04-standard-amd64-generic-v3.6.0');
   const ref = parseImageRef(positionals[0]!);
   const platformText = options['platform'] as string | undefined;
@@ -25,7 +25,7 @@ export function pullRequest(positionals: string[], options: CommandContext['opti
   const policyText = options['upstream'] as string | undefined;
   const policy = policyText === undefined ? undefined : parseUpstreamPolicy(policyText);
   if (policyText !== undefined && policy === undefined) throw new UsageError(`--upstream expects always, never or "after <duration>", got "${policyText}"`);
-  return { ref, platform: platform ?? agent.pull.platform ?? hostPlatform(), policy: policy ?? agent.pull.upstream };
+  return { ref, platform: platform ?? agent.pull.platform ?? hostPlatform(), policy: policy ?? agent.pull.upstream, verify: options['verify'] === true };
 }
 
 export const run: CommandRun = async ({ global, options, positionals, log, out }) => {

@@ -1,0 +1,101 @@
+/**
+ * A store that repairs itself: a bit flipped in a stored layer is reported by `images
+ * --verify` and fetched again by `prepull --verify` (a plain prepull checks sizes only, and
+ * says so by finding it present), and garbage in the partial download an earlier run left
+ * is thrown away without blaming the source that now sends the blob.
+ */
+import { spawn } from 'node:child_process';
+import { openSync, readdirSync, readSync, statSync, writeSync, closeSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AGENT, runAgent } from '../helpers/agent.ts';
+import { startProxy, type Proxy } from '../helpers/fault-proxy.ts';
+import { buildImage, pushImage } from '../helpers/image.ts';
+import { startLoopbackRegistry, type LoopbackRegistry } from '../helpers/loopback-registry.ts';
+import { PullBed } from '../helpers/pull-bed.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+/** Flips one bit in the middle of `file`; its size stays. */
+function flipBit(file: string): void {
+  const fd = openSync(file, 'r+');
+  const at = Math.floor(statSync(file).size / 2);
+  const b = Buffer.alloc(1);
+  readSync(fd, b, 0, 1, at);
+  b[0] = b[0]! ^ 0x10;
+  writeSync(fd, b, 0, 1, at);
+  closeSync(fd);
+}
+
+describe('a store that repairs itself', () => {
+  const dir = tempDir('ks-heal-');
+  let registry: LoopbackRegistry;
+  let mirror: Proxy;
+  let image: string;
+  let beds = 0;
+  const bed = () => {
+    const b = new PullBed(`${dir}/bed${++beds}`);
+    b.hosts(registry.host, [mirror.url]);
+    return b;
+  };
+  const largestBlob = (b: PullBed) => {
+    const blobs = path.join(b.store, 'blobs/sha256');
+    return readdirSync(blobs).map((f) => path.join(blobs, f)).sort((x, y) => statSync(y).size - statSync(x).size)[0]!;
+  };
+
+  beforeAll(async () => {
+    registry = await startLoopbackRegistry(dir, 'reg');
+    image = `${registry.host}/kairos/heal:v1`;
+    await pushImage(undefined, await buildImage(`${dir}/img`, 2, 2_000_000), image);
+    mirror = await startProxy(registry.url);
+  });
+  afterAll(async () => {
+    await mirror?.close();
+    await registry?.stop();
+  });
+
+  it('a bit flip in a stored layer: images --verify reports it, prepull --verify fetches that blob again', async () => {
+    const b = bed();
+    expect((await b.prepull([image])).code).toBe(0);
+    const layer = largestBlob(b);
+    flipBit(layer);
+
+    const check = await runAgent(['--root', b.root, '--json', 'images', '--verify']);
+    expect(check.code).toBe(1);
+    expect(JSON.parse(check.stdout).images).toEqual([expect.objectContaining({ ref: image, damaged: [`sha256:${path.basename(layer)}`] })]);
+
+    const cheap = await b.prepull([image]);
+    expect(cheap.json!.layers).toMatchObject({ downloaded: 0 }); // sizes match: a plain run cannot see it
+
+    const verified = await b.prepull([image, '--verify']);
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(verified.stderr).toMatch(/damaged in the store: its bytes do not hash to its digest; fetching it again/);
+    expect(verified.json!.layers).toMatchObject({ downloaded: 1 });
+    b.verifyBlobs();
+    expect((await runAgent(['--root', b.root, 'images', '--verify'])).code).toBe(0);
+  });
+
+  it("garbage in an earlier run's partial download: thrown away, the blob downloaded again, the source not blamed", async () => {
+    const b = bed();
+    let paused!: () => void;
+    const isPaused = new Promise<void>((r) => (paused = r));
+    mirror.setRule((q) => (q.url.includes('/blobs/') ? { kind: 'pause', afterBytes: 500_000, onPause: paused } : undefined));
+    const first = spawn(AGENT, ['--root', b.root, '--log-level', 'silent', 'prepull', image], { stdio: 'ignore' });
+    try {
+      await isPaused;
+      first.kill('SIGKILL');
+      await new Promise((r) => first.on('exit', r));
+    } finally {
+      mirror.setRule(undefined);
+    }
+    const ingest = path.join(b.store, 'ingest');
+    const partials = readdirSync(ingest).filter((f) => statSync(path.join(ingest, f)).size > 0);
+    expect(partials.length).toBeGreaterThan(0);
+    for (const p of partials) flipBit(path.join(ingest, p));
+
+    const r = await b.prepull([image]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/the partial download an earlier run left does not match the digest; downloading it again from the start/);
+    expect(r.stderr).not.toMatch(/dropping (mirror|upstream)/);
+    b.verifyBlobs();
+  });
+});
