@@ -78,3 +78,24 @@ export function errorMessage(err: unknown): string {
 export function errnoCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
 }
+
+const SYSTEM_HINTS: Record<string, string> = {
+  ENOSPC: "the filesystem is full: free space ('kairos-spegel gc' removes old images), or move store.path / upgrade.staging_path to a larger one",
+  EDQUOT: 'the disk quota is used up: free space, or move store.path / upgrade.staging_path',
+  EROFS: 'the filesystem is read-only here: store.path and upgrade.staging_path must be on a writable one (the persistent partition)',
+  EACCES: 'permission denied: run kairos-spegel as root',
+  EPERM: 'operation not permitted: run kairos-spegel as root',
+  EIO: 'the disk reported an I/O error: check it (dmesg)',
+  ENOENT: 'a file disappeared while the agent used it (something else removed it?); run the command again',
+};
+
+/**
+ * An operating-system error (a Node fs or child-process error: errno code and syscall) as
+ * the agent reports it: its message, no stack trace, and what to do. Undefined for
+ * anything else, which stays an internal error.
+ */
+export function systemError(err: unknown): AgentError | undefined {
+  const code = errnoCode(err);
+  if (code === undefined || !/^E[A-Z0-9]+$/.test(code) || !(err instanceof Error) || !('syscall' in err)) return undefined;
+  return new AgentError('E_SYSTEM', err.message, { hint: SYSTEM_HINTS[code] ?? 'an operating-system call failed; see the message', cause: err });
+}

@@ -5,7 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { AgentError, ConfigError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, errnoCode, errorMessage } from '../errors.ts';
+import { AgentError, ConfigError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, errnoCode, errorMessage, systemError } from '../errors.ts';
 import { Root } from '../fs/root.ts';
 import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from '../log/logger.ts';
 import { VERSION } from '../version.ts';
@@ -42,7 +42,7 @@ function parseCommandLine(argv: string[], cmd: CommandSpec | undefined) {
 }
 
 function printError(err: unknown, log: Logger | undefined, json: boolean): number {
-  const agentErr = err instanceof AgentError ? err : undefined;
+  const agentErr = err instanceof AgentError ? err : systemError(err);
   const code = agentErr?.exitCode ?? EXIT_FAILURE;
   const message = agentErr ? agentErr.message : `internal error: ${(err as Error)?.stack ?? String(err)}`;
   if (json) {
