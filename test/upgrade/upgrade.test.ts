@@ -16,7 +16,7 @@ import { startLoopbackRegistry, type LoopbackRegistry } from '../helpers/loopbac
 import { requireRoot } from '../helpers/netns.ts';
 import { defaultKairosAgent } from '../helpers/peers.ts';
 import { rawTar, writeImage, type RawEntry } from '../helpers/oci-layout.ts';
-import { waitFor } from '../helpers/proc.ts';
+import { must, run, waitFor } from '../helpers/proc.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const FAULT = path.resolve(import.meta.dirname, '../fixtures/kairos-agent-fault');
@@ -225,6 +225,29 @@ describe('upgrade', () => {
       await forcedExit;
     }
   });
+
+  it('50 SIGKILLs at random moments of upgrade never leave two kairos-agents running at once', async () => {
+    const n = await node({ kairosAgent: FAULT });
+    const log = n.node.path('/root/agents.log');
+    const env = { KAIROS_AGENT_FAULT_LOG: '/root/agents.log', KAIROS_AGENT_FAULT_SLEEP: '0.3' };
+    // The detector itself: two injectors started side by side do see each other.
+    const control = path.join(dir, 'control.log');
+    await Promise.all([0, 1].map(() => must(FAULT, ['upgrade', '--source', 'dir:/x'], { env: { ...process.env, KAIROS_AGENT_FAULT_LOG: control, KAIROS_AGENT_FAULT_SLEEP: '1' } })));
+    expect(readFileSync(control, 'utf8')).toMatch(/others=1/);
+
+    for (let i = 0; i < 50; i++) {
+      const [cmd, args] = n.kairosSpegelCommand(['upgrade', '--force', img('os:v3.6.1')], { env });
+      const child = spawn(cmd, args, { stdio: 'ignore' });
+      const exited = new Promise((r) => child.on('exit', r));
+      await new Promise((r) => setTimeout(r, Math.random() * 800));
+      child.kill('SIGKILL');
+      await exited;
+    }
+    await waitFor('the last kairos-agent to finish', async () => ((await run('pgrep', ['-f', 'kairos-agent-fault upgrade'])).code === 1 ? true : undefined), 60_000);
+    const starts = readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('start '));
+    expect(starts.length, 'some kill came after kairos-agent had started').toBeGreaterThan(5);
+    expect(starts.filter((l) => !l.endsWith(' others=0'))).toEqual([]);
+  }, 300_000);
 
   /** Starts `upgrade IMAGE` and resolves once its unpack has written part of the rootfs. */
   async function upgradeUntilUnpacking(n: InstalledNode, image: string) {
