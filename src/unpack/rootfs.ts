@@ -84,6 +84,8 @@ export class RootFs {
     const cached = this.parents.get(key);
     if (cached !== undefined) return cached;
     const resolved: string[] = [];
+    /** How many of the last resolved components do not exist (a later `..` may still step back over them, as in containerd's fs.RootPath). */
+    let missing = 0;
     const todo = [...components];
     let hops = 0;
     while (todo.length > 0) {
@@ -91,16 +93,20 @@ export class RootFs {
       if (c === '' || c === '.') continue;
       if (c === '..') {
         resolved.pop(); // clamped at the root
+        if (missing > 0) missing--;
         continue;
       }
       const candidate = this.real([...resolved, c]);
       let st;
       try {
-        st = lstatSync(candidate);
+        st = missing > 0 ? undefined : lstatSync(candidate);
       } catch (err) {
         if (errnoCode(err) !== 'ENOENT') throw err;
-        if (!create) return undefined;
-        mkdirSync(candidate, { mode: 0o755 });
+      }
+      if (st === undefined) {
+        if (create) {
+          mkdirSync(candidate, { mode: 0o755 });
+        } else missing++;
         resolved.push(c);
         continue;
       }
@@ -115,6 +121,7 @@ export class RootFs {
         throw new UnpackError(`${what}: ${JSON.stringify([...resolved, c].join('/'))} is not a directory`);
       }
     }
+    if (missing > 0) return undefined;
     const real = this.real(resolved);
     this.parents.set(key, real);
     return real;
