@@ -11,8 +11,20 @@ export function agentBuilt(): string {
   return AGENT;
 }
 
-export function runAgent(args: string[], opts: { node?: TestNode; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+/**
+ * Runs the agent. Whatever a test feeds it, the agent must never answer with an internal
+ * error or a stack trace: every run through here fails the test if it does.
+ */
+export async function runAgent(args: string[], opts: { node?: TestNode; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
   const bin = agentBuilt();
   const [cmd, argv] = opts.node ? opts.node.exec(bin, args) : [bin, args];
-  return run(cmd, argv, { env: opts.env, timeoutMs: opts.timeoutMs });
+  const r = await run(cmd, argv, { env: opts.env, timeoutMs: opts.timeoutMs });
+  assertNoInternalError(`kairos-spegel ${args.join(' ')}`, r);
+  return r;
+}
+
+/** Fails with the output when the agent printed an internal error or a stack trace. */
+export function assertNoInternalError(what: string, r: RunResult): void {
+  const out = r.stdout + r.stderr;
+  if (/internal error|E_INTERNAL|\n\s+at .+:\d+:\d+\)?\n/.test(out)) throw new Error(`${what} printed an internal error or a stack trace:\n${out.slice(0, 4000)}`);
 }

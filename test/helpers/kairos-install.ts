@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { AGENT } from './agent.ts';
+import { AGENT, assertNoInternalError } from './agent.ts';
 import { createKairosDisk, type KairosDisk } from './kairos-disk.ts';
 import { KairosNode, type NodeRunOptions } from './kairos-node.ts';
 import { DIST } from './package.ts';
@@ -73,7 +73,11 @@ export async function installKairosNode(dir: string, opts: InstallOptions): Prom
   return {
     node,
     disk,
-    kairosSpegel: (args, o) => node.run([AGENT, ...args], withNode(o)),
+    kairosSpegel: async (args, o) => {
+      const r = await node.run([AGENT, ...args], withNode(o));
+      assertNoInternalError(`kairos-spegel ${args.join(' ')}`, r);
+      return r;
+    },
     kairosSpegelCommand: (args, o) => node.command([AGENT, ...args], withNode(o)),
     release: (image) => disk.readImageFile(image, 'etc/kairos-release'),
     destroy: () => disk.detach(),
