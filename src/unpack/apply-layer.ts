@@ -68,12 +68,17 @@ export class LayerApplier {
     for (let d = path.dirname(real); d.length > this.root.dir.length && !this.holdsWritten.has(d); d = path.dirname(d)) this.holdsWritten.add(d);
   }
 
-  /** An opaque directory: everything below it that this layer did not write goes. */
+  /**
+   * An opaque directory: everything below it that this layer did not write goes. Only real
+   * directories are descended into (readdir's types do not follow symlinks): a directory
+   * this layer replaced by a symlink must not lead the purge out of the rootfs.
+   */
   private purge(dir: string): void {
     for (const child of readdirSync(dir, { withFileTypes: true })) {
       const real = path.join(dir, child.name);
-      if (this.holdsWritten.has(real) || (this.written.has(real) && child.isDirectory())) this.purge(real);
-      else if (!this.written.has(real)) this.remove(real);
+      const ours = this.written.has(real) || this.holdsWritten.has(real);
+      if (ours && child.isDirectory()) this.purge(real);
+      else if (!ours) this.remove(real);
     }
   }
 

@@ -31,6 +31,7 @@ const base: RawEntry[] = [
 /** The directory next to the rootfs that no layer may touch (its mtime included). */
 const OUTSIDE = path.join(tempDir('ks-hostile-outside-'), 'outside');
 mkdirSync(OUTSIDE);
+writeFileSync(path.join(OUTSIDE, 'victim'), 'do not touch\n');
 const outsideMtime = () => statSync(OUTSIDE).mtimeMs;
 const OUTSIDE_MTIME = outsideMtime();
 
@@ -170,6 +171,19 @@ const CASES: Case[] = [
     check: (r) => {
       expect(readdirSync(path.join(r, 'opt'))).toEqual(['implied']);
       expect(readFileSync(path.join(r, 'opt/implied/f'), 'utf8')).toBe('this layer\n');
+    },
+  },
+  {
+    // The layer wrote x/y (so x holds its own entries), then put a symlink to a host directory in x's place.
+    name: 'an opaque marker over a directory this layer replaced by a symlink to a host directory',
+    layer: tar([
+      { name: 'opt/x/y', data: 'this layer\n' },
+      { name: 'opt/x', type: 'symlink', linkname: OUTSIDE },
+      { name: 'opt/.wh..wh..opq', data: '' },
+    ]),
+    check: (r) => {
+      expect(readFileSync(path.join(OUTSIDE, 'victim'), 'utf8')).toBe('do not touch\n');
+      expect(lstatSync(path.join(r, 'opt/x')).isSymbolicLink()).toBe(true);
     },
   },
   {
