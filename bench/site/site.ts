@@ -89,6 +89,11 @@ function evaluate(results: ScenarioResult[], image: SiteImage): Check[] {
     const missing = r.nodes.filter((n) => n.holds === false);
     const held = r.nodes.filter((n) => n.holds === true).length;
     checks.push({ what: `${r.name}: each node's containerd holds the image`, ok: missing.length === 0 && held > 0, detail: missing.length > 0 ? `missing on ${missing.map((n) => n.node).join(', ')}` : `${held} nodes` });
+    const upgraded = r.nodes.filter((n) => n.applied !== undefined);
+    if (upgraded.length > 0) {
+      const notApplied = upgraded.filter((n) => !n.applied);
+      checks.push({ what: `${r.name}: kairos-agent wrote the new version to each node's active.img`, ok: notApplied.length === 0, detail: notApplied.length > 0 ? `not on ${notApplied.map((n) => n.node).join(', ')}` : `${upgraded.length} nodes` });
+    }
   }
   for (const n of ['rolling', 'at-once', 'kill'] as const) {
     const r = by(n);
