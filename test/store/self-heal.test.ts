@@ -5,13 +5,14 @@
  * is thrown away without blaming the source that now sends the blob.
  */
 import { spawn } from 'node:child_process';
-import { openSync, readdirSync, readSync, statSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT, runAgent } from '../helpers/agent.ts';
 import { startProxy, type Proxy } from '../helpers/fault-proxy.ts';
 import { buildImage, pushImage } from '../helpers/image.ts';
 import { startLoopbackRegistry, type LoopbackRegistry } from '../helpers/loopback-registry.ts';
+import { waitFor } from '../helpers/proc.ts';
 import { PullBed } from '../helpers/pull-bed.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -80,14 +81,17 @@ describe('a store that repairs itself', () => {
     const isPaused = new Promise<void>((r) => (paused = r));
     mirror.setRule((q) => (q.url.includes('/blobs/') ? { kind: 'pause', afterBytes: 500_000, onPause: paused } : undefined));
     const first = spawn(AGENT, ['--root', b.root, '--log-level', 'silent', 'prepull', image], { stdio: 'ignore' });
+    const ingest = path.join(b.store, 'ingest');
+    const written = () => (existsSync(ingest) ? readdirSync(ingest).filter((f) => statSync(path.join(ingest, f)).size > 0) : []);
     try {
       await isPaused;
+      // The proxy has sent its bytes; killed once the agent has written some of them.
+      await waitFor('part of a blob in the partial download', () => (written().length > 0 ? true : undefined), 30_000);
       first.kill('SIGKILL');
       await new Promise((r) => first.on('exit', r));
     } finally {
       mirror.setRule(undefined);
     }
-    const ingest = path.join(b.store, 'ingest');
     const partials = readdirSync(ingest).filter((f) => statSync(path.join(ingest, f)).size > 0);
     expect(partials.length).toBeGreaterThan(0);
     for (const p of partials) flipBit(path.join(ingest, p));
