@@ -4,16 +4,10 @@
  * Spegel 0.4, `/healthz` before). A plain registry has neither; that is not a failure.
  */
 import { readFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { Agent, request } from 'undici';
 import { errorMessage } from '../errors.ts';
 import type { Root } from '../fs/root.ts';
-
-export interface TcpResult {
-  ok: boolean;
-  ms?: number;
-  error?: string;
-}
+import { tcpConnect, type TcpResult } from '../node/tcp-connect.ts';
 
 export interface HttpResult {
   path: string;
@@ -36,21 +30,6 @@ export interface TlsFiles {
   ca?: string[];
   client?: [string, string][];
   skipVerify?: boolean;
-}
-
-function tcpConnect(host: string, port: number, timeoutMs: number): Promise<TcpResult> {
-  const started = performance.now();
-  return new Promise((resolve) => {
-    const sock = connect({ host, port });
-    const done = (r: TcpResult) => {
-      clearTimeout(timer);
-      sock.destroy();
-      resolve(r);
-    };
-    const timer = setTimeout(() => done({ ok: false, error: `no connection within ${timeoutMs}ms` }), timeoutMs);
-    sock.once('connect', () => done({ ok: true, ms: Math.round((performance.now() - started) * 10) / 10 }));
-    sock.once('error', (err) => done({ ok: false, error: errorMessage(err) }));
-  });
 }
 
 async function get(agent: Agent, url: string, timeoutMs: number): Promise<HttpResult> {

@@ -1,8 +1,8 @@
 /** The sources for one registry, from the node's hosts configuration, with their connections and auth. */
-import { connect } from 'node:net';
 import type { Root } from '../fs/root.ts';
 import type { Logger } from '../log/logger.ts';
 import { isLoopbackHost, sharesNodeNetwork, splitHostPort } from '../node/network-namespace.ts';
+import { tcpConnect } from '../node/tcp-connect.ts';
 import { hostOrigin, resolveRegistryHosts } from '../mirror/hosts-file.ts';
 import { Authorizer } from '../registry/auth/authorizer.ts';
 import type { CredentialStore } from '../registry/auth/credentials.ts';
@@ -43,25 +43,14 @@ export async function warnUnreachableLoopbackMirrors(sources: Source[], log: Log
   const loopback = sources.filter((s) => s.role === 'mirror' && isLoopbackHost(s.host.host));
   if (loopback.length === 0 || (await sharesNodeNetwork()) === true) return [];
   const unreachable: string[] = [];
-  for (const s of loopback) if (!(await tcpReachable(s.host.host, s.host.scheme === 'https' ? 443 : 80, s.connectTimeoutMs))) unreachable.push(s.origin);
+  for (const s of loopback) {
+    const { host, port = s.host.scheme === 'https' ? 443 : 80 } = splitHostPort(s.host.host);
+    if (!(await tcpConnect(host, port, Math.min(s.connectTimeoutMs, 2000))).ok) unreachable.push(s.origin);
+  }
   if (unreachable.length === 0) return [];
   log.warn(
     { mirrors: unreachable, hint: "point the mirror at the node's IP (kairos-spegel configure does), or run on the node itself (a shell, or nsenter --net=/proc/1/ns/net)" },
     "mirror on loopback does not answer, and this process may not be in the node's network namespace (a pod without hostNetwork, such as a Kairos operator NodeOp job, has a loopback of its own)",
   );
   return unreachable;
-}
-
-function tcpReachable(hostPort: string, defaultPort: number, timeoutMs: number): Promise<boolean> {
-  const { host, port = defaultPort } = splitHostPort(hostPort);
-  return new Promise((resolve) => {
-    const socket = connect({ host, port, timeout: Math.min(timeoutMs, 2000) });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('timeout', () => done(false));
-    socket.once('error', () => done(false));
-  });
 }

@@ -1,7 +1,7 @@
 /** What the store holds: images by reference, with their sizes and provenance. */
 import { isManifestMediaType, MEDIA_TYPES, parseManifest, type Descriptor } from '../registry/manifest.ts';
-import { ANNOTATIONS, type OciStore } from './oci-store.ts';
-import type { ByRole, TransferStats } from './transfer-stats.ts';
+import { ANNOTATIONS, OciStore } from './oci-store.ts';
+import { TransferStats, type ByRole } from './transfer-stats.ts';
 
 export interface StoredImage {
   ref: string;
@@ -45,6 +45,16 @@ async function chosenFrom(store: OciStore, entry: Descriptor): Promise<Descripto
   if (!digest) return undefined;
   const mediaType = entry.annotations?.[ANNOTATIONS.indexMediaType] ?? MEDIA_TYPES.ociIndex;
   return { digest, mediaType, size: (await store.readBlob(digest)).length };
+}
+
+/**
+ * The store's images for commands that only read (status, images): a node that never pulled
+ * has no store, and reading one does not make it.
+ */
+export async function readStoredImages(storeDir: string): Promise<{ store?: OciStore; stats: TransferStats; images: StoredImage[] }> {
+  const store = await OciStore.existing(storeDir);
+  const stats = await TransferStats.load(storeDir);
+  return { ...(store ? { store } : {}), stats, images: store ? await listImages(store, stats) : [] };
 }
 
 export async function listImages(store: OciStore, stats: TransferStats): Promise<StoredImage[]> {

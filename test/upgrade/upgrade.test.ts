@@ -249,9 +249,12 @@ describe('upgrade', () => {
     expect(starts.filter((l) => !l.endsWith(' others=0'))).toEqual([]);
   }, 300_000);
 
-  /** Starts `upgrade IMAGE` and resolves once its unpack has written part of the rootfs. */
-  async function upgradeUntilUnpacking(n: InstalledNode, image: string) {
-    const [cmd, args] = n.kairosSpegelCommand(['--json', 'upgrade', image]);
+  /** A node with the 200 MB image prepulled, its `upgrade` started and caught once the unpack has written part of the rootfs. */
+  async function bigUpgradeUntilUnpacking() {
+    const n = await node({ stateMiB: 800 });
+    const pre = await n.kairosSpegel(['prepull', img('big:v3.7.0')], { timeoutMs: 300_000 });
+    expect(pre.code, pre.stderr).toBe(0);
+    const [cmd, args] = n.kairosSpegelCommand(['--json', 'upgrade', img('big:v3.7.0')]);
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -265,14 +268,11 @@ describe('upgrade', () => {
       if (child.exitCode !== null) throw new Error('the upgrade ended before it could be interrupted');
       await new Promise((r) => setTimeout(r, 5));
     }
-    return { child, exited, output: () => ({ stdout, stderr }) };
+    return { n, child, exited, output: () => ({ stdout, stderr }) };
   }
 
   it('SIGTERM during unpack: exit 143, interrupted, nothing applied, no marked staging; the next run completes', async () => {
-    const n = await node({ stateMiB: 800 });
-    const pre = await n.kairosSpegel(['prepull', img('big:v3.7.0')], { timeoutMs: 300_000 });
-    expect(pre.code, pre.stderr).toBe(0);
-    const run = await upgradeUntilUnpacking(n, img('big:v3.7.0'));
+    const { n, ...run } = await bigUpgradeUntilUnpacking();
     run.child.kill('SIGTERM');
     const { code } = await run.exited;
     const { stdout, stderr } = run.output();
@@ -288,10 +288,7 @@ describe('upgrade', () => {
   }, 300_000);
 
   it('kill -9 during unpack leaves no marked staging, and the next run completes', async () => {
-    const n = await node({ stateMiB: 800 });
-    const pre = await n.kairosSpegel(['prepull', img('big:v3.7.0')], { timeoutMs: 300_000 });
-    expect(pre.code, pre.stderr).toBe(0);
-    const run = await upgradeUntilUnpacking(n, img('big:v3.7.0'));
+    const { n, ...run } = await bigUpgradeUntilUnpacking();
     run.child.kill('SIGKILL');
     expect((await run.exited).signal).toBe('SIGKILL');
     const left = stagings(n);

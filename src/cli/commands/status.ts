@@ -2,9 +2,7 @@
 import { formatBytes } from '../../config/units.ts';
 import { EXIT_OK } from '../../errors.ts';
 import { loadNodeContext } from '../../node/context.ts';
-import { listImages } from '../../store/images.ts';
-import { OciStore } from '../../store/oci-store.ts';
-import { TransferStats } from '../../store/transfer-stats.ts';
+import { readStoredImages } from '../../store/images.ts';
 import { listStaged } from '../../unpack/staging.ts';
 import { readKairosVersion } from '../../upgrade/kairos-release.ts';
 import { stagingBase } from '../../upgrade/stage-image.ts';
@@ -14,11 +12,7 @@ import { table } from '../output.ts';
 
 export const run: CommandRun = async ({ global, log, out }) => {
   const ctx = await loadNodeContext(global, log);
-  // Reading only: a node that never pulled has no store, and these commands do not make one.
-  const storeDir = global.root.path(ctx.agent.store.path);
-  const store = await OciStore.existing(storeDir);
-  const stats = await TransferStats.load(storeDir);
-  const images = store ? await listImages(store, stats) : [];
+  const { stats, images } = await readStoredImages(global.root.path(ctx.agent.store.path));
   const staged = await listStaged(stagingBase({ root: global.root, agent: ctx.agent }));
   const state = await readState(global.root.path(ctx.agent.upgrade.state_file));
   const installed = await readKairosVersion(global.root.path('/'));

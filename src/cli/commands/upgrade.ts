@@ -32,6 +32,10 @@ export const run: CommandRun = async ({ global, options, positionals, log, out }
   const root = global.root;
   const stateFile = root.path(ctx.agent.upgrade.state_file);
   const tty = process.stderr.isTTY ? process.stderr : undefined;
+  const upgradeLock = async () => {
+    await mkdir(path.dirname(stateFile), { recursive: true });
+    return acquireLock(path.dirname(stateFile), 'the upgrade', nativeAddon(addonDir(root, ctx.agent.store.path)));
+  };
 
   const store = await OciStore.open(root.path(ctx.agent.store.path));
   const seeding =
@@ -67,8 +71,7 @@ export const run: CommandRun = async ({ global, options, positionals, log, out }
     if (target && current && target.triple === current.triple && !force) {
       log.info({ version: target.triple }, 'up to date: nothing to do');
       // Under the upgrade lock: a running `upgrade --force` may be handing this staging to kairos-agent.
-      await mkdir(path.dirname(stateFile), { recursive: true });
-      const lock = await acquireLock(path.dirname(stateFile), 'the upgrade', nativeAddon(addonDir(root, ctx.agent.store.path))).catch((err: unknown) => {
+      const lock = await upgradeLock().catch((err: unknown) => {
         if (!(err instanceof AgentError && err.code === 'E_LOCKED')) throw err;
         log.info({ reason: errorMessage(err) }, 'the staging stays: another upgrade is running');
         return undefined;
@@ -84,8 +87,7 @@ export const run: CommandRun = async ({ global, options, positionals, log, out }
       return EXIT_OK;
     }
 
-    await mkdir(path.dirname(stateFile), { recursive: true });
-    const lock = await acquireLock(path.dirname(stateFile), 'the upgrade', nativeAddon(addonDir(root, ctx.agent.store.path)));
+    const lock = await upgradeLock();
     try {
       const args = kairosAgentArgs(staged.rootfs, recovery);
       try {
