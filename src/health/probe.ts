@@ -36,8 +36,11 @@ async function get(agent: Agent, url: string, timeoutMs: number): Promise<HttpRe
   const path = new URL(url).pathname;
   try {
     // The whole answer within timeoutMs: an endpoint that trickles its body is not healthy.
-    const res = await request(url, { dispatcher: agent, method: 'GET', headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs) });
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const res = await request(url, { dispatcher: agent, method: 'GET', headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: deadline });
+    // dump() ends quietly when the deadline aborts the body, so ask the signal.
     await res.body.dump();
+    if (deadline.aborted) return { path, error: `no complete answer within ${timeoutMs} ms` };
     return { path, status: res.statusCode };
   } catch (err) {
     return { path, error: errorMessage(err) };

@@ -116,7 +116,7 @@ export async function prepull(env: PrepullEnv, req: PrepullRequest): Promise<Pre
   const saver = setInterval(() => void stats.save().catch(() => undefined), 5000);
   saver.unref();
   const credentials = await CredentialStore.load(root, agent);
-  const { sources, hostsFile } = await buildSources(root, env.layout.hostsDir, req.ref.registry, credentials);
+  const { sources, hostsFile } = await buildSources(root, env.layout.hostsDir, req.ref.registry, credentials, agent.pull.stall_after);
   try {
     log.info(
       { image: refName, platform: formatPlatform(req.platform), upstream: formatUpstreamPolicy(req.policy), sources: sources.map((s) => `${s.role} ${s.origin}`), hosts: hostsFile ?? 'none (registry only)' },

@@ -6,14 +6,15 @@ import { tcpConnect } from '../node/tcp-connect.ts';
 import { hostOrigin, resolveRegistryHosts } from '../mirror/hosts-file.ts';
 import { Authorizer } from '../registry/auth/authorizer.ts';
 import type { CredentialStore } from '../registry/auth/credentials.ts';
-import { connectTimeout, createDispatcher, loadTls, type Source } from '../registry/source.ts';
+import { connectTimeout, createDispatchers, loadTls, type Source } from '../registry/source.ts';
 
-export async function buildSources(root: Root, hostsDir: string, registry: string, credentials: CredentialStore): Promise<{ sources: Source[]; hostsFile?: string }> {
+/** `deadlineMs`: the whole of a bounded exchange (a token) within this (pull.stall_after). */
+export async function buildSources(root: Root, hostsDir: string, registry: string, credentials: CredentialStore, deadlineMs: number): Promise<{ sources: Source[]; hostsFile?: string }> {
   const resolved = await resolveRegistryHosts(root, hostsDir, registry);
   const sources: Source[] = [];
   for (const host of resolved.hosts) {
     const tls = await loadTls(root, host);
-    const dispatcher = createDispatcher(host, tls);
+    const { dispatcher, foreignDispatcher } = createDispatchers(host, tls);
     const role = host.isServer ? 'upstream' : 'mirror';
     sources.push({
       origin: hostOrigin(host),
@@ -21,16 +22,17 @@ export async function buildSources(root: Root, hostsDir: string, registry: strin
       host,
       registry,
       dispatcher,
+      foreignDispatcher,
       tls,
       connectTimeoutMs: connectTimeout(host),
-      ...(role === 'upstream' ? { authorizer: new Authorizer(registry, credentials.lookup(registry), dispatcher) } : {}),
+      ...(role === 'upstream' ? { authorizer: new Authorizer(registry, credentials.lookup(registry), { dispatcher, foreignDispatcher }, deadlineMs) } : {}),
     });
   }
   return { sources, ...(resolved.file ? { hostsFile: resolved.file } : {}) };
 }
 
 export async function closeSources(sources: Source[]): Promise<void> {
-  await Promise.all(sources.map((s) => s.dispatcher.close().catch(() => undefined)));
+  await Promise.all(sources.flatMap((s) => [s.dispatcher, s.foreignDispatcher]).map((d) => d.close().catch(() => undefined)));
 }
 
 /**

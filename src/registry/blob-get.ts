@@ -9,13 +9,13 @@
  * TLS (Node offers no `onread` there) it reads ordinary chunks.
  *
  * One request per connection (`Connection: close`), content-length or chunked bodies,
- * redirects followed (http and https only, never from https down to http) with the source's
- * credentials dropped when the origin changes (crossOrigin below).
+ * redirects followed under the policy every registry request shares (redirect.ts).
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { errorMessage } from '../errors.ts';
 import { RegistryError } from './errors.ts';
+import { crossOriginHeaders, crossOriginTls, nextHop, redirectLocation } from './redirect.ts';
 
 export interface BlobGetOptions {
   headers: Record<string, string>;
@@ -43,7 +43,6 @@ export interface BodySink {
 
 export const READ_BUFFER = 256 * 1024;
 const MAX_HEAD = 64 * 1024;
-const MAX_REDIRECTS = 5;
 
 type BodyMode = { kind: 'length'; left: number } | { kind: 'chunked'; state: 'size' | 'data' | 'crlf' | 'trailer'; left: number; line: string } | { kind: 'close' } | { kind: 'none' };
 
@@ -238,41 +237,28 @@ function once(url: URL, opts: BlobGetOptions, onHead: (head: ResponseHead) => Bo
 }
 
 /**
- * GETs `url`, following redirects. `onHead` sees the final response's status and headers
- * and returns the sink for its body, or undefined to skip the body (error statuses).
+ * GETs `url`, following redirects under the policy of redirect.ts. `onHead` sees the final
+ * response's status and headers and returns the sink for its body, or undefined to skip the
+ * body (error statuses).
  */
 export async function blobGet(url: URL, opts: BlobGetOptions, onHead: (head: ResponseHead) => BodySink | undefined): Promise<ResponseHead> {
   let current = url;
   let headers = { ...opts.headers };
   let tls = opts.tls;
+  let crossed = false;
   for (let hop = 0; ; hop++) {
-    let redirect: URL | undefined;
+    let location: string | undefined;
     const head = await once(current, { ...opts, headers, tls }, (h) => {
-      if (h.status >= 300 && h.status < 400 && h.headers['location']) {
-        redirect = new URL(h.headers['location'], current);
-        return undefined;
-      }
-      return onHead(h);
+      location = redirectLocation(h.status, h.headers['location']);
+      return location === undefined ? onHead(h) : undefined;
     });
-    if (!redirect) return head;
-    if (hop >= MAX_REDIRECTS) throw new RegistryError('E_HTTP', `${url.origin}: more than ${MAX_REDIRECTS} redirects`);
-    const next: URL = redirect;
-    if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new RegistryError('E_HTTP', `${current.origin} redirected to a ${next.protocol} URL; only http and https are followed`);
-    if (current.protocol === 'https:' && next.protocol === 'http:') throw new RegistryError('E_HTTP', `${current.origin} redirected from https to plain http (${next.origin}); not followed`);
-    if (next.origin !== current.origin) ({ headers, tls } = crossOrigin(headers, tls));
+    if (location === undefined) return head;
+    const next = nextHop(current, location, hop);
+    if (next.origin !== url.origin && !crossed) {
+      crossed = true;
+      headers = crossOriginHeaders(headers);
+      tls = crossOriginTls(tls);
+    }
     current = next;
   }
 }
-
-/**
- * What goes on to another origin (a CDN with a signed URL): the request itself (range,
- * user-agent, accept), and the CA list, which is public. Not the source's credentials: its
- * Authorization, the custom headers hosts.toml gives that host (often tokens), its client
- * certificate, nor its skip_verify.
- */
-function crossOrigin(headers: Record<string, string>, tls: BlobGetOptions['tls']): { headers: Record<string, string>; tls: BlobGetOptions['tls'] } {
-  const kept = Object.fromEntries(Object.entries(headers).filter(([k]) => CROSS_ORIGIN_HEADERS.has(k.toLowerCase())));
-  return { headers: kept, tls: tls?.ca ? { ca: tls.ca } : undefined };
-}
-
-const CROSS_ORIGIN_HEADERS = new Set(['range', 'user-agent', 'accept']);

@@ -5,13 +5,14 @@
  * credentials go only to the upstream entry, never to a mirror.
  */
 import { readFile } from 'node:fs/promises';
-import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { errorMessage } from '../errors.ts';
 import type { Root } from '../fs/root.ts';
 import type { RegistryHost } from '../mirror/hosts-file.ts';
 import { VERSION } from '../version.ts';
 import type { Authorizer } from './auth/authorizer.ts';
 import { RegistryError } from './errors.ts';
+import { crossOriginTls, requestFollowing } from './redirect.ts';
 
 export type SourceRole = 'mirror' | 'upstream';
 
@@ -23,6 +24,8 @@ export interface Source {
   /** The image's registry (the `ns` value). */
   registry: string;
   dispatcher: Dispatcher;
+  /** For the origins redirects lead to: the CA list only (see redirect.ts). */
+  foreignDispatcher: Dispatcher;
   /** TLS material from hosts.toml (ca, client certificate), for connections made outside the dispatcher. */
   tls: TlsOptions;
   connectTimeoutMs: number;
@@ -71,10 +74,10 @@ export function connectTimeout(host: RegistryHost): number {
   return host.dialTimeoutMs ?? DEFAULT_DIAL_MS;
 }
 
-export function createDispatcher(host: RegistryHost, tls: TlsOptions): Dispatcher {
-  return new Agent({ connect: { timeout: connectTimeout(host), ...tls }, headersTimeout: HEADERS_TIMEOUT_MS, bodyTimeout: BODY_TIMEOUT_MS }).compose(
-    interceptors.redirect({ maxRedirections: 5 }),
-  );
+/** Connections to the host itself and, without its client certificate, to where it redirects. */
+export function createDispatchers(host: RegistryHost, tls: TlsOptions): { dispatcher: Dispatcher; foreignDispatcher: Dispatcher } {
+  const agent = (t: TlsOptions | undefined) => new Agent({ connect: { timeout: connectTimeout(host), ...t }, headersTimeout: HEADERS_TIMEOUT_MS, bodyTimeout: BODY_TIMEOUT_MS });
+  return { dispatcher: agent(tls), foreignDispatcher: agent(crossOriginTls(tls)) };
 }
 
 export function sourceUrl(s: Source, repository: string, kind: 'manifests' | 'blobs', ref: string): string {
@@ -118,11 +121,12 @@ export function baseHeaders(s: Source): Record<string, string> {
 }
 
 /**
- * One request to a source, authenticating at the upstream when challenged. The caller
+ * One request to a source, authenticating at the upstream when challenged and following
+ * redirects (redirect.ts). The caller
  * reads or drains the body. Network failures become E_NETWORK.
  */
 export async function send(s: Source, repository: string, kind: 'manifests' | 'blobs', ref: string, opts: SendOptions): Promise<Dispatcher.ResponseData> {
-  const url = sourceUrl(s, repository, kind, ref);
+  const url = new URL(sourceUrl(s, repository, kind, ref));
   const scope = `repository:${repository}:pull`;
   const headers: Record<string, string> = { ...baseHeaders(s), ...opts.headers };
   for (let attempt = 0; ; attempt++) {
@@ -130,9 +134,10 @@ export async function send(s: Source, repository: string, kind: 'manifests' | 'b
     if (auth) headers['authorization'] = auth;
     let res: Dispatcher.ResponseData;
     try {
-      res = await request(url, { dispatcher: s.dispatcher, method: opts.method, headers, signal: opts.signal });
+      res = await requestFollowing(url, { dispatcher: s.dispatcher, foreignDispatcher: s.foreignDispatcher, method: opts.method, headers, ...(opts.signal ? { signal: opts.signal } : {}) });
     } catch (err) {
       if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : err;
+      if (err instanceof RegistryError) throw err;
       throw new RegistryError('E_NETWORK', `${s.origin}: ${errorMessage(err)}`, undefined, { cause: err });
     }
     if (res.statusCode === 401 && s.authorizer && attempt > 0) {

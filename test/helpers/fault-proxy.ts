@@ -2,7 +2,8 @@
  * A recording, fault-injecting HTTP proxy in front of a real registry: every request is
  * logged (time, path, headers, bytes sent), and a rule can answer with a status (Spegel's
  * 404 body, 429 with Retry-After), hold a request until the test lets it through, or make
- * the body stall, reset, pause or carry a wrong byte after a given number of bytes. Runs
+ * the body stall, reset, pause or carry a wrong byte after a given number of bytes, or send
+ * its response headers a byte at a time. Runs
  * in the test process on 127.0.0.1.
  */
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -31,7 +32,9 @@ export type FaultAction =
   | { kind: 'stall'; afterBytes: number }
   | { kind: 'reset'; afterBytes: number; corruptAt?: number }
   | { kind: 'corrupt'; atByte: number }
-  | { kind: 'pause'; afterBytes: number; onPause: () => void };
+  | { kind: 'pause'; afterBytes: number; onPause: () => void }
+  /** A slow-but-alive peer: a response head of endless headers, a byte every 200 ms. */
+  | { kind: 'slowHead' };
 
 export type FaultRule = (req: ProxiedRequest) => FaultAction | undefined;
 
@@ -67,6 +70,18 @@ export async function startProxy(target: string, initial?: FaultRule): Promise<P
       res.end(action.body ?? '');
       rec.sent = Buffer.byteLength(action.body ?? '');
       rec.endedAt = performance.now();
+      return;
+    }
+    if (action.kind === 'slowHead') {
+      rec.stoppedAt = performance.now();
+      // Raw bytes on the socket: node:http would send a whole head at once.
+      const socket = res.socket!;
+      socket.write('HTTP/1.1 200 OK\r\nx-padding: ');
+      const t = setInterval(() => socket.write('a'), 200);
+      socket.on('close', () => {
+        clearInterval(t);
+        rec.endedAt = performance.now();
+      });
       return;
     }
     if (action.kind === 'hold') {

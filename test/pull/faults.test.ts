@@ -106,6 +106,21 @@ describe('prepull under faults', () => {
     expect(r.json!.transferred.upstream).toBe(big.size - MiB);
   });
 
+  it(`mirror sends its response headers a byte at a time: dropped within stall_after + 1 s of the request, the upstream sends it all`, async () => {
+    reset({ mirror: (q) => (isBlob(q, big.digest) ? { kind: 'slowHead' } : undefined) });
+    const b = bed();
+    const r = await b.prepull([image]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    await expectStoreGood(b);
+    const slow = mirror.requests.find((q) => isBlob(q, big.digest))!;
+    const fallback = upstream.requests.find((q) => isBlob(q, big.digest))!;
+    expect(fallback.headers['range']).toBeUndefined();
+    expect(fallback.at - slow.at).toBeLessThanOrEqual((STALL_AFTER_S + 1) * 1000);
+    expect(upstream.sentFor(big.digest)).toBe(big.size);
+    // The mirror's connection was closed by the agent, not left open.
+    expect(slow.endedAt).toBeDefined();
+  });
+
   it('mirror resets mid-blob: resumed from the mirror by Range (its Spegel finds another peer), re-downloading at most 1 MiB', async () => {
     const cut = Math.floor(2.5 * MiB);
     let n = 0;

@@ -4,10 +4,11 @@
  * or with the registry's credentials as Basic auth), or answer a Basic challenge with
  * the credentials. Tokens are cached per scope until shortly before they expire.
  */
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { errorMessage } from '../../errors.ts';
 import { withDeadline } from '../deadline.ts';
 import { RegistryError } from '../errors.ts';
+import { requestFollowing } from '../redirect.ts';
 import { parseChallenges } from './challenge.ts';
 import type { Credential } from './credentials.ts';
 
@@ -17,20 +18,25 @@ interface Token {
 }
 
 const DEFAULT_TOKEN_TTL_S = 60;
-/** A token answer is small: all of it within this. */
-const TOKEN_DEADLINE_MS = 30_000;
 
 export class Authorizer {
   private readonly tokens = new Map<string, Token>();
   private basic = false;
   private readonly registry: string;
   private readonly credential: Credential | undefined;
-  private readonly dispatcher: Dispatcher;
+  private readonly connections: { dispatcher: Dispatcher; foreignDispatcher: Dispatcher };
+  private readonly deadlineMs: number;
 
-  constructor(registry: string, credential: Credential | undefined, dispatcher: Dispatcher) {
+  /**
+   * `connections`: the registry's own (a token realm gets its client certificate, as in
+   * containerd) and the one for redirects. `deadlineMs`: a token answer is small, all of it
+   * must arrive within this (pull.stall_after).
+   */
+  constructor(registry: string, credential: Credential | undefined, connections: { dispatcher: Dispatcher; foreignDispatcher: Dispatcher }, deadlineMs: number) {
     this.registry = registry;
     this.credential = credential;
-    this.dispatcher = dispatcher;
+    this.connections = connections;
+    this.deadlineMs = deadlineMs;
   }
 
   private basicHeader(): string | undefined {
@@ -56,12 +62,12 @@ export class Authorizer {
       url.searchParams.set('scope', bearer.params['scope'] ?? scope);
       const basic = this.basicHeader();
       // A deadline for the whole exchange: the idle timeouts alone let a trickling server hold us.
-      const { res, body } = await withDeadline(`token server ${url.origin} for ${this.registry}`, TOKEN_DEADLINE_MS, undefined, async (signal) => {
+      const { res, body } = await withDeadline(`token server ${url.origin} for ${this.registry}`, this.deadlineMs, undefined, async (signal) => {
         let res: Dispatcher.ResponseData;
         try {
-          res = await request(url, { dispatcher: this.dispatcher, headers: basic ? { authorization: basic } : {}, headersTimeout: TOKEN_DEADLINE_MS, bodyTimeout: TOKEN_DEADLINE_MS, signal });
+          res = await requestFollowing(url, { ...this.connections, method: 'GET', headers: basic ? { authorization: basic } : {}, headersTimeout: this.deadlineMs, bodyTimeout: this.deadlineMs, signal });
         } catch (err) {
-          if (signal.aborted) throw err;
+          if (signal.aborted || err instanceof RegistryError) throw err;
           throw new RegistryError('E_NETWORK', `token server ${url.origin} for ${this.registry}: ${errorMessage(err)}`);
         }
         return { res, body: await res.body.text() };
