@@ -232,7 +232,6 @@ const TYPES: Record<string, EntryType> = { '0': 'file', '\0': 'file', '7': 'file
 export async function readTar(source: AsyncIterable<Buffer>, onEntry: (e: TarEntry) => Promise<BodyHandler | undefined>, limits: TarLimits = DEFAULT_LIMITS): Promise<number> {
   const r = new ByteReader(source);
   let entries = 0;
-  let global: Pax = { xattrs: new Map() };
   let pax: Pax | undefined;
   let longName: Buffer | undefined;
   let longLink: Buffer | undefined;
@@ -269,8 +268,10 @@ export async function readTar(source: AsyncIterable<Buffer>, onEntry: (e: TarEnt
     const size = num(h, 124, 12, 'size', where);
     if (flag === 'x' || flag === 'g') {
       const p = parsePax(await meta(size, where), where);
-      if (flag === 'g') global = { ...global, ...p, xattrs: new Map([...global.xattrs, ...p.xattrs]) };
-      else pax = p;
+      // A global header's records apply to no entry: Go's archive/tar hands it back as an
+      // entry of its own and containerd, moby and umoci skip it, so an image unpacks to the
+      // same paths and owners as there (git archive writes one with a commit id).
+      if (flag === 'x') pax = p;
       continue;
     }
     if (flag === 'L' || flag === 'K') {
@@ -283,10 +284,10 @@ export async function readTar(source: AsyncIterable<Buffer>, onEntry: (e: TarEnt
     if (type === undefined) throw new UnpackError(`${where}: unsupported entry type ${JSON.stringify(flag)}`);
     if (++entries > limits.maxEntries) throw new UnpackError(`the layer has more than ${limits.maxEntries} entries`);
 
-    let nameBytes: Buffer = pax?.path ?? global.path ?? longName ?? cstr(h, 0, 100);
-    const prefix = !pax?.path && !global.path && !longName ? ustarPrefix(h) : undefined;
+    let nameBytes: Buffer = pax?.path ?? longName ?? cstr(h, 0, 100);
+    const prefix = !pax?.path && !longName ? ustarPrefix(h) : undefined;
     if (prefix) nameBytes = Buffer.concat([prefix, Buffer.from('/'), nameBytes]);
-    const linkBytes = pax?.linkpath ?? global.linkpath ?? longLink ?? cstr(h, 157, 100);
+    const linkBytes = pax?.linkpath ?? longLink ?? cstr(h, 157, 100);
     if (nameBytes.length > limits.maxPathBytes) throw new UnpackError(`${where}: path of ${nameBytes.length} bytes exceeds the limit of ${limits.maxPathBytes}`);
     if (linkBytes.length > limits.maxPathBytes) throw new UnpackError(`${where}: link target of ${linkBytes.length} bytes exceeds the limit of ${limits.maxPathBytes}`);
     const path = text(nameBytes, 'the path', where);
@@ -294,12 +295,12 @@ export async function readTar(source: AsyncIterable<Buffer>, onEntry: (e: TarEnt
     const entry: TarEntry = {
       path,
       type,
-      size: pax?.size ?? global.size ?? size,
+      size: pax?.size ?? size,
       mode: num(h, 100, 8, 'mode', entryWhere) & 0o7777,
-      uid: pax?.uid ?? global.uid ?? num(h, 108, 8, 'uid', entryWhere),
-      gid: pax?.gid ?? global.gid ?? num(h, 116, 8, 'gid', entryWhere),
-      mtime: pax?.mtime ?? global.mtime ?? num(h, 136, 12, 'mtime', entryWhere),
-      xattrs: new Map([...global.xattrs, ...(pax?.xattrs ?? [])]),
+      uid: pax?.uid ?? num(h, 108, 8, 'uid', entryWhere),
+      gid: pax?.gid ?? num(h, 116, 8, 'gid', entryWhere),
+      mtime: pax?.mtime ?? num(h, 136, 12, 'mtime', entryWhere),
+      xattrs: pax?.xattrs ?? new Map(),
     };
     if (type === 'hardlink' || type === 'symlink') {
       if (linkBytes.length === 0) throw new UnpackError(`${entryWhere}: ${type} without a target`);

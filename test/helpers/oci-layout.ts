@@ -94,8 +94,14 @@ function header(e: RawEntry, name: string, size: number, flag: string): Buffer {
   h.write((e.linkname ?? '').slice(0, 100), 157, 'utf8');
   h.write('ustar\0', 257, 'latin1');
   h.write('00', 263, 'latin1');
+  return sealHeader(h);
+}
+
+/** Writes a header's checksum (after the header was written or edited). */
+export function sealHeader(h: Buffer): Buffer {
+  h.write('        ', 148, 'latin1');
   let sum = 0;
-  for (const c of h) sum += c;
+  for (const c of h.subarray(0, 512)) sum += c;
   h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
   return h;
 }
@@ -104,8 +110,9 @@ function pad(b: Buffer): Buffer {
   return Buffer.concat([b, Buffer.alloc((512 - (b.length % 512)) % 512)]);
 }
 
-function paxRecord(key: string, value: Buffer): Buffer {
-  const body = Buffer.concat([Buffer.from(` ${key}=`), value, Buffer.from('\n')]);
+/** A PAX record, "<len> key=value\n". */
+export function paxRecord(key: string, value: Buffer | string): Buffer {
+  const body = Buffer.concat([Buffer.from(` ${key}=`), Buffer.from(value), Buffer.from('\n')]);
   let len = body.length + 1;
   while (String(len).length + body.length !== len) len = String(len).length + body.length;
   return Buffer.concat([Buffer.from(String(len)), body]);
@@ -120,13 +127,15 @@ export function rawTar(entries: RawEntry[], opts: { end?: boolean } = {}): Buffe
     const records: Buffer[] = [];
     if (Buffer.byteLength(e.name) > 100) records.push(paxRecord('path', Buffer.from(e.name)));
     if (e.linkname && Buffer.byteLength(e.linkname) > 100) records.push(paxRecord('linkpath', Buffer.from(e.linkname)));
-    for (const [k, v] of Object.entries(e.pax ?? {})) records.push(paxRecord(k, typeof v === 'string' ? Buffer.from(v) : v));
+    for (const [k, v] of Object.entries(e.pax ?? {})) records.push(paxRecord(k, v));
     if (records.length > 0) {
       const body = Buffer.concat(records);
       parts.push(header({ name: 'PaxHeader' }, 'PaxHeader', body.length, 'x'), pad(body));
     }
-    parts.push(header(e, e.name, flag === '0' ? data.length : 0, flag));
-    if (flag === '0') parts.push(pad(data));
+    // Regular files and PAX global headers carry a body.
+    const withBody = flag === '0' || flag === 'g';
+    parts.push(header(e, e.name, withBody ? data.length : 0, flag));
+    if (withBody) parts.push(pad(data));
   }
   if (opts.end !== false) parts.push(Buffer.alloc(1024));
   return Buffer.concat(parts);

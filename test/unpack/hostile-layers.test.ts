@@ -11,7 +11,7 @@ import { listImages } from '../../src/store/images.ts';
 import { OciStore } from '../../src/store/oci-store.ts';
 import { TransferStats } from '../../src/store/transfer-stats.ts';
 import { unpackImage } from '../../src/unpack/unpack-image.ts';
-import { rawTar, writeImage, type LayerSpec, type RawEntry } from '../helpers/oci-layout.ts';
+import { paxRecord, rawTar, sealHeader, writeImage, type LayerSpec, type RawEntry } from '../helpers/oci-layout.ts';
 import { must } from '../helpers/proc.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -48,10 +48,7 @@ function gnuHeaderWithPrefix(prefix: string, name: string, gnuTimes: boolean): L
     t.write('00000000000\0', 345, 'latin1');
     t.write('00000000000\0', 357, 'latin1');
   } else t.write(prefix, 345, 'latin1');
-  t.write('        ', 148, 'latin1');
-  let sum = 0;
-  for (let i = 0; i < 512; i++) sum += t[i]!;
-  t.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  sealHeader(t);
   return { tar: t, compression: 'none' };
 }
 
@@ -196,6 +193,23 @@ const CASES: Case[] = [
     name: 'a real GNU header: its atime and ctime are not a prefix',
     layer: gnuHeaderWithPrefix('', 'gnu-plain', true),
     check: (r) => expect(readFileSync(path.join(r, 'gnu-plain'), 'utf8')).toBe('x'),
+  },
+  {
+    // Go's archive/tar returns a global header as an entry of its own and applies its records
+    // to nothing; containerd, moby and umoci skip it. Applied, it would rename every later entry.
+    name: 'a PAX global header with path, uid and xattr records',
+    layer: tar([
+      { name: 'pax_global_header', type: 'g', data: Buffer.concat([paxRecord('path', 'renamed'), paxRecord('uid', '4242'), paxRecord('SCHILY.xattr.user.global', 'x')]) },
+      { name: 'a', data: '1' },
+      { name: 'b', data: '2' },
+    ]),
+    check: (r) => {
+      expect(readFileSync(path.join(r, 'a'), 'utf8')).toBe('1');
+      expect(readFileSync(path.join(r, 'b'), 'utf8')).toBe('2');
+      expect(lstatSync(path.join(r, 'a')).uid).toBe(0);
+      expect(existsSync(path.join(r, 'renamed'))).toBe(false);
+      expect(existsSync(path.join(r, 'pax_global_header'))).toBe(false);
+    },
   },
   { name: 'a 4 KB name', layer: tar([{ name: `${'n'.repeat(4000)}`, data: 'x' }]), rejected: /longer than 255 bytes/ },
   { name: 'a path over 4 KB', layer: tar([{ name: `${'d/'.repeat(2100)}f`, data: 'x' }]), rejected: /path of \d+ bytes exceeds the limit of 4096/ },
