@@ -4,7 +4,7 @@
  * runs apart, the free-space check refuses early, and transfer counts only go up.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT, runAgent } from '../helpers/agent.ts';
@@ -37,6 +37,18 @@ describe('the image store', () => {
     }
     mirror = await startProxy(registry.url);
   });
+  let big: Promise<string> | undefined;
+  /** An image of four 30 MB layers: long enough to unpack that a test can act in the middle. */
+  const bigImage = () =>
+    (big ??= (async () => {
+      const ref = `${registry.host}/kairos/store-big:v1`;
+      await pushImage(undefined, await buildImage(`${dir}/img-big`, 4, 30_000_000), ref);
+      return ref;
+    })());
+  const unpackStarted = (b: PullBed) => {
+    const staging = path.join(b.root, 'usr/local/kairos-spegel/staging');
+    return waitFor('the unpack to start writing', () => (existsSync(staging) && readdirSync(staging).some((d) => /^[0-9a-f]{64}$/.test(d)) ? true : undefined), 60_000);
+  };
   afterAll(async () => {
     await mirror?.close();
     await registry?.stop();
@@ -100,14 +112,12 @@ describe('the image store', () => {
 
   it('gc is refused while an unpack runs (it reads the blobs gc would delete)', async () => {
     const b = bed();
-    const big = `${registry.host}/kairos/store-big:v1`;
-    await pushImage(undefined, await buildImage(`${dir}/img-big`, 4, 30_000_000), big);
+    const big = await bigImage();
     expect((await b.prepull([big])).code).toBe(0);
     const unpack = spawn(AGENT, ['--root', b.root, '--log-level', 'silent', 'prepull', '--unpack', big], { stdio: 'ignore' });
     const exited = new Promise((r) => unpack.on('exit', r));
-    const staging = path.join(b.root, 'usr/local/kairos-spegel/staging');
     try {
-      await waitFor('the unpack to start writing', () => (existsSync(staging) && readdirSync(staging).some((d) => /^[0-9a-f]{64}$/.test(d)) ? true : undefined), 60_000);
+      await unpackStarted(b);
       unpack.kill('SIGSTOP'); // frozen while it holds its locks
       const gc = await runAgent(['--root', b.root, '--json', 'gc', '--keep', '0']);
       expect(gc.code).toBe(1);
@@ -117,6 +127,37 @@ describe('the image store', () => {
     }
     await exited;
     expect(unpack.exitCode).toBe(0);
+  });
+
+  it('a layer blob removed under a running unpack: E_SYSTEM naming the file, no stack trace, no partial staging; the next prepull fetches it again', async () => {
+    const b = bed();
+    const big = await bigImage();
+    expect((await b.prepull([big])).code).toBe(0);
+    const unpack = spawn(AGENT, ['--root', b.root, '--json', '--log-level', 'silent', 'prepull', '--unpack', big], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    unpack.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    unpack.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => unpack.on('exit', r));
+    const blobs = path.join(b.store, 'blobs/sha256');
+    // The layers are the 30 MB blobs; the one being read stays readable through its open descriptor.
+    const layers = readdirSync(blobs).filter((f) => statSync(path.join(blobs, f)).size >= 30_000_000);
+    expect(layers).toHaveLength(4);
+    try {
+      await unpackStarted(b);
+      unpack.kill('SIGSTOP');
+      for (const l of layers) unlinkSync(path.join(blobs, l));
+    } finally {
+      unpack.kill('SIGCONT');
+    }
+    expect(await exited, out).toBe(1);
+    expect(out).not.toMatch(/internal error|\n\s+at /);
+    const error = (JSON.parse(out) as { error: { code: string; message: string } }).error;
+    expect(error).toMatchObject({ code: 'E_SYSTEM', message: expect.stringMatching(new RegExp(`ENOENT.*blobs/sha256/(${layers.join('|')})`)) });
+    expect(readdirSync(path.join(b.root, 'usr/local/kairos-spegel/staging')).filter((d) => /^[0-9a-f]{64}$/.test(d))).toEqual([]);
+    mirror.requests.length = 0;
+    const again = await b.prepull(['--unpack', big]);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(mirror.requests.filter((q) => q.url.includes('/blobs/')).length).toBeGreaterThanOrEqual(3);
   });
 
   it('a second run on the same store is refused while the first holds it; a dead holder is taken over', async () => {
