@@ -22,6 +22,8 @@ export interface SkippedFile {
   file: string;
   reason: string;
   syntax?: YamlSyntaxError;
+  /** Not an ordinary skip (a file without a cloud-config header is one): worth a warning. */
+  unusual?: boolean;
 }
 
 export interface CloudConfig {
@@ -95,19 +97,25 @@ export async function mergeFiles(files: string[]): Promise<CloudConfig> {
     const ext = path.extname(file);
     if (ext !== '.yaml' && ext !== '.yml') continue;
     try {
-      if (tooBig((await stat(file)).size)) {
-        result.skipped.push({ file, reason: 'too big (2 MiB or more)' });
+      const st = await stat(file);
+      // A FIFO would block the read (and boot) forever; /dev/zero would never end.
+      if (!st.isFile()) {
+        result.skipped.push({ file, reason: 'not a regular file', unusual: true });
+        continue;
+      }
+      if (tooBig(st.size)) {
+        result.skipped.push({ file, reason: 'too big (2 MiB or more)', unusual: true });
         continue;
       }
     } catch (err) {
-      if (errnoCode(err) !== 'ENOENT') result.skipped.push({ file, reason: errorMessage(err) });
+      if (errnoCode(err) !== 'ENOENT') result.skipped.push({ file, reason: errorMessage(err), unusual: true });
       continue;
     }
     let text: string;
     try {
       text = await readFile(file, 'utf8');
     } catch (err) {
-      result.skipped.push({ file, reason: errorMessage(err) });
+      result.skipped.push({ file, reason: errorMessage(err), unusual: true });
       continue;
     }
     if (!hasValidHeader(text)) {

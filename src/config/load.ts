@@ -3,8 +3,8 @@
  * Kairos cloud-config (or of one `--config FILE`), validated into an AgentConfig, plus
  * what the cloud-config says about the Kubernetes distribution.
  */
-import { readFile } from 'node:fs/promises';
 import { ConfigError, errorMessage, type ConfigProblem, type SourceLocation } from '../errors.ts';
+import { readTextFile } from '../fs/read-text.ts';
 import type { Root } from '../fs/root.ts';
 import { agentSchema, BLOCK_KEY, type AgentConfig } from './agent-config.ts';
 import { collectCloudConfig, type SkippedFile } from './cloud-config.ts';
@@ -55,12 +55,14 @@ function hintsOf(values: YMap): DistroHints {
 }
 
 async function loadFile(file: string): Promise<LoadedConfig> {
-  let text: string;
+  let text: string | undefined;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readTextFile(file);
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     throw new ConfigError([{ at: { file }, key: '', message: `cannot read the configuration file: ${errorMessage(err)}` }]);
   }
+  if (text === undefined) throw new ConfigError([{ at: { file }, key: '', message: 'cannot read the configuration file: it does not exist' }]);
   const parsed = parseYamlTree(text, file);
   if (!parsed.ok) throw new ConfigError([{ at: parsed.error.at, key: '', message: `not valid YAML: ${parsed.error.message}` }]);
   const root = parsed.root ?? { kind: 'map', entries: new Map(), loc: { file } };

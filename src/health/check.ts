@@ -3,9 +3,9 @@
  * configuration on disk still match this node (its IP, the mirror ports, the
  * registries)? The result maps to health's exit codes.
  */
-import { readFile } from 'node:fs/promises';
 import type { NodeContext } from '../node/context.ts';
-import { ConfigError, errnoCode, errorMessage } from '../errors.ts';
+import { ConfigError, errorMessage } from '../errors.ts';
+import { readTextFile } from '../fs/read-text.ts';
 import type { Root } from '../fs/root.ts';
 import { findTraps, type Finding } from '../mirror/containerd-config.ts';
 import { hostOrigin, parseHostsFile, resolveRegistryHosts } from '../mirror/hosts-file.ts';
@@ -42,13 +42,8 @@ export interface HealthReport {
 
 const HTTP_TIMEOUT_MS = 3000;
 
-async function readText(root: Root, nodePath: string): Promise<string | undefined> {
-  try {
-    return await readFile(root.path(nodePath), 'utf8');
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return undefined;
-    throw err;
-  }
+function readText(root: Root, nodePath: string): Promise<string | undefined> {
+  return readTextFile(root.path(nodePath), nodePath);
 }
 
 interface Expectation {

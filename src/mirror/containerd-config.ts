@@ -6,8 +6,9 @@
  * never edits containerd's own config: a change there needs a containerd restart, which is
  * the node owner's call.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { errnoCode, errorMessage } from '../errors.ts';
+import { readTextFile } from '../fs/read-text.ts';
 import type { Root } from '../fs/root.ts';
 import { atLeast, type ContainerdVersion } from '../node/containerd-version.ts';
 import type { Layout } from './layout.ts';
@@ -197,12 +198,7 @@ export async function findTraps(root: Root, layout: Layout, version?: Containerd
     }
   }
   if (layout.containerdConfig !== undefined) {
-    let text: string | undefined;
-    try {
-      text = await readFile(root.path(layout.containerdConfig), 'utf8');
-    } catch (err) {
-      if (errnoCode(err) !== 'ENOENT') throw err;
-    }
+    const text = await readTextFile(root.path(layout.containerdConfig), layout.containerdConfig);
     out.push(...inspectContainerdConfig(text, layout.containerdConfig, layout.hostsDir, version));
   }
   return out;

@@ -4,9 +4,10 @@
  * `<dir>/_default`, the first that exists; its hosts.toml lists [host] tables in file
  * order, then the top-level entry (`server`, or the registry itself) last.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, errnoCode } from '../errors.ts';
+import { readTextFile } from '../fs/read-text.ts';
 import type { Root } from '../fs/root.ts';
 import { parseDuration } from '../config/duration.ts';
 import { parseToml, splitToml } from './toml-blocks.ts';
@@ -153,12 +154,7 @@ export async function resolveRegistryHosts(root: Root, hostsDir: string, registr
       throw err;
     }
     const file = path.posix.join(dir, 'hosts.toml');
-    let text = '';
-    try {
-      text = await readFile(root.path(file), 'utf8');
-    } catch (err) {
-      if (errnoCode(err) !== 'ENOENT') throw err;
-    }
+    const text = (await readTextFile(root.path(file), file)) ?? '';
     // Without hosts.toml containerd falls back to Docker-style cert files for the registry itself.
     if (text === '') return { hosts: [finishServer({ capabilities: ALL, isServer: true }, registry, defaultScheme)] };
     return { file, hosts: parseHostsFile(text, file, registry, defaultScheme) };

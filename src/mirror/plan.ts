@@ -2,10 +2,11 @@
  * What `configure` would write: for each file, its current and desired content.
  * Computing the plan touches nothing, so `--dry-run` and the real run share it.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { AgentConfig } from '../config/agent-config.ts';
-import { errnoCode, SystemError } from '../errors.ts';
+import { AgentError, errnoCode, SystemError } from '../errors.ts';
+import { readTextFile } from '../fs/read-text.ts';
 import type { Root } from '../fs/root.ts';
 import { urlHost } from '../node/ip-address.ts';
 import type { NodeIp } from '../node/node-ip.ts';
@@ -37,9 +38,9 @@ export interface PlanInput {
 
 async function readIfExists(file: string): Promise<string | undefined> {
   try {
-    return await readFile(file, 'utf8');
+    return await readTextFile(file);
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return undefined;
+    if (err instanceof AgentError) throw err;
     throw new SystemError('E_READ', `cannot read ${file}: ${(err as Error).message}`, 'check the file permissions', err);
   }
 }

@@ -22,6 +22,7 @@ export async function loadNodeContext(global: { root: Root; configFile?: string 
   const config = await loadConfig({ root: global.root, configFile: global.configFile });
   for (const s of config.skipped) {
     if (s.syntax) log.warn({ file: s.file }, `cloud-config skipped, as Kairos skips it: ${formatLocation(s.syntax.at)}: ${s.syntax.message}`);
+    else if (s.unusual) log.warn({ file: s.file, reason: s.reason }, 'cloud-config file skipped');
     else log.debug({ file: s.file, reason: s.reason }, 'cloud-config file skipped');
   }
   if (config.configUrl !== undefined) log.debug({ config_url: config.configUrl }, 'config_url is not followed; settings for kairos-spegel must be in a local cloud-config file');

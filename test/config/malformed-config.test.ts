@@ -2,7 +2,8 @@
  * Malformed configuration through the real binary: each case exits 2 and its message
  * names the file (with line and column), the key path and what was expected.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runAgent } from '../helpers/agent.ts';
@@ -124,5 +125,53 @@ describe('malformed configuration', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(path.join(root, 'oem/50_bomb.yaml'));
     expect(r.stderr).toMatch(/YAML aliases expand to more than 100000 values/);
+  });
+
+  /** A file that must not be read whole: 5 MiB of YAML, a FIFO nobody writes to, a link to /dev/zero. */
+  const HOSTILE_FILES: [string, (file: string) => void, RegExp][] = [
+    ['5 MiB', (f) => writeFileSync(f, `#cloud-config\n# ${'x'.repeat(5 * 2 ** 20)}\n`), /5(\.0)? MiB, more than the 4(\.0)? MiB a configuration file may have/],
+    ['a FIFO', (f) => execFileSync('mkfifo', [f]), /not a regular file/],
+    ['a link to /dev/zero', (f) => symlinkSync('/dev/zero', f), /not a regular file/],
+  ];
+
+  it.each(HOSTILE_FILES)('--config naming %s: refused at once, naming the file', async (_what, make, message) => {
+    const file = path.join(dir, `hostile-config-${_what.replace(/\W/g, '')}.yaml`);
+    make(file);
+    const r = await runAgent(['--config', file, '--root', dir, '--json', 'configure', '--dry-run'], { timeoutMs: 30_000 });
+    expect(r.signal, 'it ended by itself').toBeNull();
+    expect(r.code).toBe(2);
+    expect((JSON.parse(r.stdout) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'E_CONFIG', message: expect.stringMatching(new RegExp(`^${file.replaceAll('.', '\\.')}: .*${message.source}`)) });
+  });
+
+  // Under --root a link to /dev/zero resolves inside the root (the confinement): only the first two apply there.
+  it.each(HOSTILE_FILES.slice(0, 2))('a cloud-config file that is %s: skipped with a warning, the others apply', async (_what, make) => {
+    const root = path.join(dir, `hostile-oem-${_what.replace(/\W/g, '')}`);
+    mkdirSync(path.join(root, 'oem'), { recursive: true });
+    make(path.join(root, 'oem/50_hostile.yaml'));
+    writeFileSync(path.join(root, 'oem/90.yaml'), '#cloud-config\nkairos-spegel: {node_ip: 10.9.9.9}\n');
+    const r = await runAgent(['--root', root, '--json', 'configure', '--dry-run'], { timeoutMs: 30_000 });
+    expect(r.signal, 'it ended by itself').toBeNull();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`"level":"warn".*"file":"${path.join(root, 'oem/50_hostile.yaml')}".*cloud-config file skipped`));
+    expect(r.stdout).toContain('10.9.9.9');
+  });
+
+  it.each([
+    ['hosts.toml', 'etc/containerd/certs.d/registry.test/hosts.toml', ['prepull', 'registry.test/app:v1']],
+    ['registries.yaml', 'etc/rancher/k3s/registries.yaml', ['prepull', 'registry.test/app:v1']],
+    ['a password file', 'etc/kairos-spegel/registry.token', ['prepull', 'registry.test/app:v1']],
+  ])('%s as a FIFO nobody writes to: E_CONFIG naming it, no read', async (_what, nodePath, args) => {
+    const root = path.join(dir, `hostile-${_what.replace(/\W/g, '')}`);
+    mkdirSync(path.join(root, 'oem'), { recursive: true });
+    writeFileSync(path.join(root, 'oem/90.yaml'), '#cloud-config\nkairos-spegel:\n  distro: containerd\n  credentials:\n    - registry: registry.test\n      username: bot\n      password_file: /etc/kairos-spegel/registry.token\n');
+    mkdirSync(path.join(root, 'etc/kairos-spegel'), { recursive: true });
+    writeFileSync(path.join(root, 'etc/kairos-spegel/registry.token'), 'secret\n');
+    mkdirSync(path.dirname(path.join(root, nodePath)), { recursive: true });
+    rmSync(path.join(root, nodePath), { force: true });
+    execFileSync('mkfifo', [path.join(root, nodePath)]);
+    const r = await runAgent(['--root', root, '--json', ...args], { timeoutMs: 30_000 });
+    expect(r.signal, 'it ended by itself').toBeNull();
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect((JSON.parse(r.stdout) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'E_CONFIG', message: expect.stringMatching(new RegExp(`/${nodePath}\\b.*not a regular file`)) });
   });
 });

@@ -4,10 +4,10 @@
  * `configs`, and Docker's config.json ($DOCKER_CONFIG, else /root/.docker). Secrets are
  * only ever placed in Authorization headers; nothing here logs them.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AgentConfig } from '../../config/agent-config.ts';
-import { ConfigError, errnoCode, errorMessage } from '../../errors.ts';
+import { ConfigError, errorMessage } from '../../errors.ts';
+import { readTextFile } from '../../fs/read-text.ts';
 import type { Root } from '../../fs/root.ts';
 import { K3S_REGISTRIES_YAML } from '../../mirror/layout.ts';
 import { readRegistriesYaml } from '../../mirror/registries-yaml.ts';
@@ -31,15 +31,6 @@ function decodeAuth(b64: string): { username: string; password: string } | undef
   const text = Buffer.from(b64, 'base64').toString('utf8');
   const i = text.indexOf(':');
   return i > 0 ? { username: text.slice(0, i), password: text.slice(i + 1) } : undefined;
-}
-
-async function readOptional(file: string): Promise<string | undefined> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return undefined;
-    throw err;
-  }
 }
 
 type Entry = { username?: unknown; password?: unknown; auth?: unknown };
@@ -69,15 +60,19 @@ export class CredentialStore {
     const store = new CredentialStore();
     for (const c of agent.credentials) {
       const file = root.path(c.password_file);
-      let password: string;
+      const key = `kairos-spegel.credentials (${c.registry})`;
+      let text: string | undefined;
       try {
-        password = (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
+        text = await readTextFile(file, c.password_file);
       } catch (err) {
-        throw new ConfigError([{ at: { file: c.password_file }, key: `kairos-spegel.credentials (${c.registry})`, message: `cannot read the password file: ${errorMessage(err)}` }]);
+        const why = err instanceof ConfigError ? err.problems.map((p) => p.message).join('; ') : errorMessage(err);
+        throw new ConfigError([{ at: { file: c.password_file }, key, message: `cannot read the password file: ${why}` }]);
       }
+      if (text === undefined) throw new ConfigError([{ at: { file: c.password_file }, key, message: 'cannot read the password file: it does not exist' }]);
+      const password = text.replace(/\r?\n$/, '');
       store.add(c.registry, { username: c.username ?? '', password, source: `kairos-spegel.credentials (${c.password_file})` });
     }
-    const k3s = await readOptional(root.path(K3S_REGISTRIES_YAML));
+    const k3s = await readTextFile(root.path(K3S_REGISTRIES_YAML), K3S_REGISTRIES_YAML);
     if (k3s !== undefined) {
       const { configs } = readRegistriesYaml(k3s, K3S_REGISTRIES_YAML) as { configs: Record<string, { auth?: Entry } | null> };
       for (const [reg, cfg] of Object.entries(configs)) {
@@ -87,7 +82,7 @@ export class CredentialStore {
     }
     const dockerDir = env['DOCKER_CONFIG'] ?? '/root/.docker';
     const dockerFile = path.posix.join(dockerDir, 'config.json');
-    const docker = await readOptional(root.path(dockerFile));
+    const docker = await readTextFile(root.path(dockerFile), dockerFile);
     if (docker !== undefined) {
       let auths: Record<string, Entry> = {};
       try {
