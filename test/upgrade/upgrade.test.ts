@@ -205,6 +205,29 @@ describe('upgrade', () => {
     expect(JSON.parse(third.stdout).error).toMatchObject({ code: 'E_KAIROS_AGENT' });
   });
 
+  it('kill -9 of an upgrade that is pid 1 of its own pid namespace (as in a NodeOp pod): its kairos-agent goes with the namespace, and the next upgrade runs', async () => {
+    const n = await node({ kairosAgent: FAULT });
+    const lockFile = n.node.path('/usr/local/kairos-spegel/lock');
+    const marker = n.node.path('/root/agent.pid');
+    // The fault injector records its host pid: pgrep would also see other tests' injectors.
+    const [cmd, args] = n.kairosSpegelCommand(['upgrade', img('os:v3.6.1')], {
+      env: { KAIROS_AGENT_FAULT_WAIT: '/root/go', KAIROS_AGENT_FAULT_PIDFILE: '/root/agent.pid' },
+      via: (c, a) => ['unshare', ['--pid', '--fork', '--kill-child', c, ...a]],
+    });
+    const first = spawn(cmd, args, { stdio: 'ignore' });
+    const firstExit = new Promise((r) => first.on('exit', r));
+    await waitFor('kairos-agent to start and be named in the lock file', () => (existsSync(marker) && /kairos-agent pid \d+/.test(readFileSync(lockFile, 'utf8')) ? true : undefined), 60_000);
+    expect(readFileSync(lockFile, 'utf8'), 'the agent is pid 1 of its namespace').toMatch(/^kairos-spegel pid 1 /);
+    const agentPid = Number(readFileSync(marker, 'utf8'));
+    expect(running(agentPid)).toBe(true);
+    first.kill('SIGKILL'); // unshare --kill-child takes the agent (pid 1) with it, and the kernel the rest of the namespace
+    await firstExit;
+    await waitFor('the kairos-agent of the killed namespace to be gone', () => (running(agentPid) ? undefined : true), 60_000);
+    // Nothing blocks: this run reaches kairos-agent (which fails at once, being the fault injector).
+    const second = await n.kairosSpegel(['--json', 'upgrade', img('os:v3.6.1')]);
+    expect(JSON.parse(second.stdout).error, second.stderr).toMatchObject({ code: 'E_KAIROS_AGENT' });
+  });
+
   it('"up to date" leaves alone the staging that a running upgrade --force is handing to kairos-agent', async () => {
     const n = await node({ kairosAgent: FAULT });
     const lockFile = n.node.path('/usr/local/kairos-spegel/lock');
