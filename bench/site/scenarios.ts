@@ -206,8 +206,13 @@ function baseline(env: SiteEnv): Promise<ScenarioResult> {
  * Spegel stops, so node 2 is the only peer holding the image when nodes 3-5 start together
  * and take it from node 2. Once node 2 has sent half of the largest blob, every process in
  * its namespace (Spegel, containerd) is SIGKILLed and node 1's Spegel starts again: the
- * broken transfers must finish from node 1, still without the WAN.
+ * broken transfers must finish from node 1, still without the WAN. Node 2 sends at
+ * KILLED_PEER_RATE meanwhile: at the LAN's rate a blob passes faster than the watcher (a
+ * process per look at the counters) can look twice on a loaded machine, and the kill would
+ * come after the transfers it is meant to break.
  */
+const KILLED_PEER_RATE = '40mbit';
+
 function kill(env: SiteEnv): Promise<ScenarioResult> {
   return scenario(env, 'kill', env.net.nodes.length, true, async (s) => {
     const [n1, n2, n3, ...others] = s.nodes as [SiteNode, SiteNode, SiteNode, ...SiteNode[]];
@@ -217,6 +222,7 @@ function kill(env: SiteEnv): Promise<ScenarioResult> {
     await n1.stopSpegel();
     s.marks.push({ t: s.meter!.now(), label: `${n1.name}'s Spegel stopped` });
     const victim = env.net.nodes.indexOf(n2.host);
+    await env.net.shapeUplink(n2.host, KILLED_PEER_RATE);
     const before = (await env.net.counters()).nodes[victim]!.sent;
     let done = false;
     let killedAt: number | undefined;
@@ -239,6 +245,7 @@ function kill(env: SiteEnv): Promise<ScenarioResult> {
     } finally {
       done = true;
       await watcher;
+      await env.net.shapeUplink(n2.host);
     }
     if (killedAt === undefined) s.notes.push(`${n2.name} was never killed: the others finished before it had sent half of the largest blob`);
     const bySpegel = rest.reduce((sum, n) => sum + n.spegelResumes(), 0);

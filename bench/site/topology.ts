@@ -44,6 +44,8 @@ export interface SiteNetwork {
   counters(): Promise<Counters>;
   /** SIGKILLs every process in the namespace. */
   killAll(host: SiteHost): Promise<void>;
+  /** Sets the rate at which a node sends into the LAN (its end of the link); `undefined`: the LAN rate again. */
+  shapeUplink(node: SiteHost, rate?: string): Promise<void>;
   destroy(): Promise<void>;
 }
 
@@ -71,8 +73,12 @@ export async function leftoverNamespaces(prefix: string): Promise<string[]> {
     .filter((n) => n.startsWith(prefix));
 }
 
+function tbfArgs(rate: string): string[] {
+  return ['rate', rate, 'burst', rate.endsWith('gbit') ? '1mb' : '64kb', 'latency', '100ms'];
+}
+
 async function tc(ns: string, dev: string, rate: string, delayMs: number): Promise<string | undefined> {
-  const tbf = ['rate', rate, 'burst', rate.endsWith('gbit') ? '1mb' : '64kb', 'latency', '100ms'];
+  const tbf = tbfArgs(rate);
   if (delayMs <= 0) {
     await must('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', dev, 'root', 'tbf', ...tbf]);
     return undefined;
@@ -156,6 +162,7 @@ export async function createSiteNetwork(prefix: string, nodeCount: number, link:
       return { wanDown: v[0]!, wanUp: v[1]!, nodes: nodes.map((n, i) => ({ wan: byNode.get(n.ip) ?? 0, total: v[2 + 2 * i + 1]!, sent: v[2 + 2 * i]! })) };
     },
     killAll: (h) => killAll(h.ns),
+    shapeUplink: async (h, rate) => void (await must('ip', ['netns', 'exec', h.ns, 'tc', 'qdisc', 'change', 'dev', 'eth0', 'root', 'tbf', ...tbfArgs(rate ?? link.lanRate)])),
     destroy,
   };
 }

@@ -1,9 +1,10 @@
 /**
  * Reads a text file a person or a package put on the node (the agent's configuration,
  * hosts.toml, registries.yaml, docker's config.json, containerd's config.toml) for a parser
- * that takes it whole. A missing file is `undefined`. Anything but a regular file (a FIFO
- * would block the read forever, /dev/zero never ends) and anything over MAX_TEXT_BYTES is
- * refused with E_CONFIG naming it, before a byte is read.
+ * that takes it whole. A missing file is `undefined`. A FIFO or a socket is refused (a read
+ * would wait forever); a regular file or a character device (`--config /dev/null` is an
+ * empty configuration) is read up to MAX_TEXT_BYTES, and one longer than that (/dev/zero
+ * never ends) is refused. Refusals are E_CONFIG naming the file.
  */
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -23,11 +24,22 @@ export async function readTextFile(file: string, shown = file): Promise<string |
     if (errnoCode(err) === 'ENOENT') return undefined;
     throw err;
   }
+  const refuse = (message: string) => new ConfigError([{ at: { file: shown }, key: '', message }]);
+  const tooBig = (size?: string) => refuse(`${size ? `${size}, ` : ''}more than the ${formatBytes(MAX_TEXT_BYTES)} a configuration file may have; refusing to read it`);
   try {
     const st = await fh.stat();
-    if (!st.isFile()) throw new ConfigError([{ at: { file: shown }, key: '', message: 'not a regular file; refusing to read it' }]);
-    if (st.size > MAX_TEXT_BYTES) throw new ConfigError([{ at: { file: shown }, key: '', message: `${formatBytes(st.size)}, more than the ${formatBytes(MAX_TEXT_BYTES)} a configuration file may have; refusing to read it` }]);
-    return await fh.readFile('utf8');
+    if (!st.isFile() && !st.isCharacterDevice()) throw refuse('not a regular file; refusing to read it');
+    if (st.size > MAX_TEXT_BYTES) throw tooBig(formatBytes(st.size));
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const { bytesRead, buffer } = await fh.read({ buffer: Buffer.allocUnsafe(64 * 1024) });
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      if (total > MAX_TEXT_BYTES) throw tooBig();
+      chunks.push(buffer.subarray(0, bytesRead));
+    }
+    return Buffer.concat(chunks).toString('utf8');
   } finally {
     await fh.close();
   }

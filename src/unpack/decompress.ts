@@ -3,7 +3,7 @@
  * by the media type and confirmed by the magic bytes, so a mislabelled layer fails with
  * a message instead of garbage.
  */
-import { createReadStream } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { UnpackError } from './errors.ts';
@@ -28,21 +28,26 @@ function sniff(head: Buffer): Compression {
   return 'none';
 }
 
-/** Uncompressed chunks of the layer blob at `file`. */
-export async function* layerTar(file: string, mediaType: string, head: Buffer, what: string): AsyncGenerator<Buffer> {
+/**
+ * Uncompressed chunks of the layer blob open at `blob` (the caller opened it, so a blob
+ * removed meanwhile is still read whole, and the caller closes it).
+ */
+export async function* layerTar(blob: FileHandle, mediaType: string): AsyncGenerator<Buffer> {
   const declared = compressionOf(mediaType);
-  if (declared === undefined) throw new UnpackError(`${what}: unsupported layer media type ${mediaType}`);
-  const actual = head.length >= 4 ? sniff(head) : 'none';
+  if (declared === undefined) throw new UnpackError(`unsupported layer media type ${mediaType}`);
+  const magic = Buffer.alloc(4);
+  const { bytesRead } = await blob.read(magic, 0, 4, 0);
+  const actual = bytesRead >= 4 ? sniff(magic) : 'none';
   if (actual !== declared && !(declared === 'none' && actual === 'none')) {
-    throw new UnpackError(`${what}: declared ${declared} (${mediaType}) but the data is ${actual}`);
+    throw new UnpackError(`declared ${declared} (${mediaType}) but the data is ${actual}`);
   }
-  const raw = createReadStream(file, { highWaterMark: READ_CHUNK });
+  const raw = blob.createReadStream({ start: 0, highWaterMark: READ_CHUNK, autoClose: false });
   const stream: Readable = declared === 'gzip' ? raw.pipe(createGunzip({ chunkSize: OUT_CHUNK })) : declared === 'zstd' ? raw.pipe(createZstdDecompress({ chunkSize: OUT_CHUNK })) : raw;
   raw.on('error', (err) => stream.destroy(err));
   try {
     for await (const chunk of stream) yield chunk as Buffer;
   } catch (err) {
-    throw new UnpackError(`${what}: cannot decompress (${declared}): ${(err as Error).message}`);
+    throw new UnpackError(`cannot decompress (${declared}): ${(err as Error).message}`);
   } finally {
     raw.destroy();
     stream.destroy();

@@ -42,17 +42,6 @@ function diffIds(config: Buffer, layers: number, where: string): string[] {
   return ids as string[];
 }
 
-async function head(file: string): Promise<Buffer> {
-  const fh = await open(file, 'r');
-  try {
-    const b = Buffer.alloc(4);
-    const { bytesRead } = await fh.read(b, 0, 4, 0);
-    return b.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-}
-
 async function* hashing(source: AsyncIterable<Buffer>, hash: ReturnType<typeof createHash>): AsyncGenerator<Buffer> {
   for await (const chunk of source) {
     hash.update(chunk);
@@ -76,19 +65,22 @@ export async function unpackImage(opts: UnpackOptions): Promise<StagedImage> {
   try {
     for (const [i, layer] of layers.entries()) {
       const what = `layer ${i + 1}/${layers.length} (${layer.digest})`;
-      const file = store.blobPath(layer.digest);
       const hash = createHash('sha256');
       opts.signal?.throwIfAborted();
       applier.startLayer();
       const t0 = Date.now();
+      // A blob removed from the store before this (by hand: gc waits for the lock) fails here, as E_SYSTEM naming it.
+      const blob = await open(store.blobPath(layer.digest), 'r');
       try {
-        await readTar(hashing(layerTar(file, layer.mediaType, await head(file), what), hash), async (e) => {
+        await readTar(hashing(layerTar(blob, layer.mediaType), hash), async (e) => {
           opts.signal?.throwIfAborted();
           return applier.entry(e);
         });
       } catch (err) {
         if (err instanceof UnpackError) throw new UnpackError(`${what}: ${err.message}`, err.hint);
         throw err;
+      } finally {
+        await blob.close();
       }
       const diff = `sha256:${hash.digest('hex')}`;
       if (diff !== ids[i]) throw new UnpackError(`${what}: its uncompressed content is ${diff}, but the image config says diff_id ${ids[i]}`);

@@ -266,7 +266,11 @@ describe('upgrade', () => {
       child.kill('SIGKILL');
       await exited;
     }
-    await waitFor('the last kairos-agent to finish', async () => ((await run('pgrep', ['-f', 'kairos-agent-fault upgrade'])).code === 1 ? true : undefined), 60_000);
+    const stillRunning = () => (existsSync(`${log}.running`) ? readdirSync(`${log}.running`) : []);
+    await waitFor('the last kairos-agent to finish', () => (stillRunning().length === 0 ? true : undefined), 60_000).catch(async (err: Error) => {
+      const ps = await run('ps', ['-eo', 'pid,ppid,stat,etime,args']);
+      throw new Error(`${err.message}; pids still marked running: ${stillRunning().join(' ')}; processes:\n${ps.stdout.split('\n').filter((l) => /kairos-(agent|spegel)/.test(l)).join('\n')}`);
+    });
     const starts = readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('start '));
     expect(starts.length, 'some kill came after kairos-agent had started').toBeGreaterThan(5);
     expect(starts.filter((l) => !l.endsWith(' others=0'))).toEqual([]);
