@@ -39,19 +39,14 @@
  *   TestHardlinkSourceThroughAbsoluteSymlink/Unpack: the same entries as their UnpackLayer
  *   subtests, through moby's non-layer `Unpack`; ported once, under the UnpackLayer name.
  */
-import { lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/log/logger.ts';
-import { listImages } from '../../src/store/images.ts';
-import { OciStore } from '../../src/store/oci-store.ts';
-import { TransferStats } from '../../src/store/transfer-stats.ts';
-import { unpackImage } from '../../src/unpack/unpack-image.ts';
-import { paxRecord, rawTar, sealHeader, writeImage, type RawEntry } from '../helpers/oci-layout.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { expect } from 'vitest';
+import { all, describeLayerCases, exists, fileValue, isFile, notExists, perm, sameInode, symlinkTo, type LayerCase } from '../helpers/layer-cases.ts';
+import { paxRecord, rawTar, sealHeader, type RawEntry } from '../helpers/oci-layout.ts';
 
-const log = createLogger({ level: 'silent', fd: 2, pretty: false });
+const at = (r: string, p: string) => path.join(r, p);
 
 const dir = (name: string, mode = 0o755): RawEntry => ({ name, type: 'dir', mode });
 const file = (name: string, data = '', mode = 0o644): RawEntry => ({ name, data, mode });
@@ -84,20 +79,6 @@ function archive(parts: Part[]): Buffer {
   return Buffer.concat([...parts.map((p) => (Buffer.isBuffer(p) ? p : rawTar([p], { end: false }))), Buffer.alloc(1024)]);
 }
 
-type Check = (root: string) => void;
-const at = (r: string, p: string) => path.join(r, p);
-const fileValue = (f: string, v: string): Check => (r) => expect(readFileSync(at(r, f), 'utf8')).toBe(v);
-const exists = (f: string): Check => (r) => expect(() => lstatSync(at(r, f))).not.toThrow();
-const notExists = (f: string): Check => (r) => expect(() => lstatSync(at(r, f)), `${f} should not exist`).toThrow();
-const isFile = (f: string): Check => (r) => expect(lstatSync(at(r, f)).isFile()).toBe(true);
-const symlinkTo = (f: string, target: string): Check => (r) => {
-  expect(lstatSync(at(r, f)).isSymbolicLink()).toBe(true);
-  expect(readlinkSync(at(r, f))).toBe(target);
-};
-const sameInode = (a: string, b: string): Check => (r) => expect(lstatSync(at(r, a)).ino).toBe(lstatSync(at(r, b)).ino);
-const perm = (f: string, mode: number): Check => (r) => expect((lstatSync(at(r, f)).mode & 0o7777).toString(8), f).toBe(mode.toString(8));
-const all = (...checks: Check[]): Check => (r) => checks.forEach((c) => c(r));
-
 /** Every path under the root, directories with a trailing "/", in filepath.Walk's (lexical) order. */
 function walk(root: string, rel = ''): string[] {
   const out: string[] = [];
@@ -109,18 +90,10 @@ function walk(root: string, rel = ''): string[] {
   return out;
 }
 
-interface Case {
-  name: string;
-  lower?: RawEntry[];
+type Case = Omit<LayerCase, 'tar'> & {
   /** The layer's entries (or hand-made headers), or the exact bytes of the layer. */
   layer: Part[] | Buffer;
-  check?: Check;
-  rejected?: RegExp;
-  /** The process umask while the image is unpacked. */
-  umask?: number;
-  /** How the agent departs from moby here, and why. */
-  differs?: string;
-}
+};
 
 const CLIMBS = /climbs out with "\.\."/;
 const CHROOT =
@@ -350,31 +323,7 @@ const CASES: Case[] = [
   ...['TestChrootUntarEmptyArchiveFromSlowReader', 'TestChrootApplyEmptyArchiveFromSlowReader'].map((name): Case => ({ name, layer: Buffer.alloc(10240), check: (r) => expect(readdirSync(r)).toEqual([]) })),
 ];
 
-describe("moby's go-archive tests (v0.3.3), ported", () => {
-  const work = tempDir('ks-moby-');
-
-  it.each(CASES)('$name', async (c) => {
-    const slug = c.name.replace(/\W+/g, '-');
-    const layout = path.join(work, `layout-${slug}`);
-    const tar = Buffer.isBuffer(c.layer) ? c.layer : archive(c.layer);
-    writeImage(layout, 'x', [...(c.lower ? [{ tar: rawTar(c.lower), compression: 'none' as const }] : []), { tar, compression: 'none' }]);
-    const store = await OciStore.open(layout);
-    const [image] = await listImages(store, await TransferStats.load(layout));
-    const stagingBase = path.join(work, `staging-${slug}`);
-    const umask = c.umask === undefined ? undefined : process.umask(c.umask);
-    try {
-      const run = unpackImage({ store, image: image!, stagingBase, libDir: path.join(work, 'lib'), log });
-      if (c.rejected) {
-        await expect(run).rejects.toThrow(c.rejected);
-        expect(readdirSync(stagingBase)).toEqual([]);
-      } else {
-        const { rootfs } = await run;
-        c.check!(rootfs);
-        // Nothing beside the rootfs: `../victim` and the like would be here.
-        expect(readdirSync(path.dirname(rootfs)).sort()).toEqual(['rootfs', 'staged.json']);
-      }
-    } finally {
-      if (umask !== undefined) process.umask(umask);
-    }
-  });
-});
+describeLayerCases(
+  "moby's go-archive tests (v0.3.3), ported",
+  CASES.map(({ layer, ...c }) => ({ ...c, tar: Buffer.isBuffer(layer) ? layer : archive(layer) })),
+);

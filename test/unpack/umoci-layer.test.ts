@@ -25,41 +25,20 @@
  */
 import { lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/log/logger.ts';
-import { listImages } from '../../src/store/images.ts';
-import { OciStore } from '../../src/store/oci-store.ts';
-import { TransferStats } from '../../src/store/transfer-stats.ts';
-import { unpackImage } from '../../src/unpack/unpack-image.ts';
-import { rawTar, writeImage, type RawEntry } from '../helpers/oci-layout.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { expect } from 'vitest';
+import { all, describeLayerCases, exists, fileValue, isDir, notExists, type Check, type LayerCase } from '../helpers/layer-cases.ts';
+import { rawTar, type RawEntry } from '../helpers/oci-layout.ts';
 
-const log = createLogger({ level: 'silent', fd: 2, pretty: false });
+const at = (r: string, p: string) => path.join(r, p);
 
 const dir = (name: string, mode = 0o755): RawEntry => ({ name, type: 'dir', mode });
 const file = (name: string, data = '', mode = 0o644): RawEntry => ({ name, data, mode });
 const symlink = (name: string, target: string): RawEntry => ({ name, type: 'symlink', linkname: target, mode: 0o777 });
 
-type Check = (root: string) => void;
-const at = (r: string, p: string) => path.join(r, p);
-const fileValue = (f: string, v: string): Check => (r) => expect(readFileSync(at(r, f), 'utf8')).toBe(v);
-const exists = (f: string): Check => (r) => expect(() => lstatSync(at(r, f)), `${f} should exist`).not.toThrow();
-const notExists = (f: string): Check => (r) => expect(() => lstatSync(at(r, f)), `${f} should not exist`).toThrow();
-const isDir = (f: string): Check => (r) => expect(lstatSync(at(r, f)).isDirectory(), `${f} should be a directory`).toBe(true);
-const all = (...checks: Check[]): Check => (r) => checks.forEach((c) => c(r));
-
 /** The mtime rawTar writes into every header. */
 const HEADER_MTIME_MS = 1_700_000_000_000;
 
-interface Case {
-  name: string;
-  lower?: RawEntry[];
-  layer: RawEntry[];
-  check?: Check;
-  rejected?: RegExp;
-  /** How the agent departs from umoci here, and why. */
-  differs?: string;
-}
+type Case = Omit<LayerCase, 'tar'> & { layer: RawEntry[] };
 
 const CLIMBS = /climbs out with "\.\."/;
 const CLAMPED = "umoci clamps the `..` at the rootfs root and applies the entry; the agent refuses any entry name or hard link target with `..`";
@@ -291,25 +270,7 @@ const CASES: Case[] = [
   },
 ];
 
-describe("umoci's oci/layer tests (v0.6.0), ported", () => {
-  const work = tempDir('ks-umoci-');
-
-  it.each(CASES)('$name', async (c) => {
-    const slug = c.name.replace(/\W+/g, '-');
-    const layout = path.join(work, `layout-${slug}`);
-    writeImage(layout, 'x', [...(c.lower ? [{ tar: rawTar(c.lower), compression: 'none' as const }] : []), { tar: rawTar(c.layer), compression: 'none' }]);
-    const store = await OciStore.open(layout);
-    const [image] = await listImages(store, await TransferStats.load(layout));
-    const stagingBase = path.join(work, `staging-${slug}`);
-    const run = unpackImage({ store, image: image!, stagingBase, libDir: path.join(work, 'lib'), log });
-    if (c.rejected) {
-      await expect(run).rejects.toThrow(c.rejected);
-      expect(readdirSync(stagingBase)).toEqual([]);
-    } else {
-      const { rootfs } = await run;
-      c.check!(rootfs);
-      // Nothing beside the rootfs: umoci's "host file" would be here.
-      expect(readdirSync(path.dirname(rootfs)).sort()).toEqual(['rootfs', 'staged.json']);
-    }
-  });
-});
+describeLayerCases(
+  "umoci's oci/layer tests (v0.6.0), ported",
+  CASES.map(({ layer, ...c }) => ({ ...c, tar: rawTar(layer) })),
+);
