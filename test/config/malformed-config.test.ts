@@ -7,6 +7,7 @@ import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runAgent } from '../helpers/agent.ts';
+import { PASSWORDS } from '../helpers/secrets.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 interface Case {
@@ -165,7 +166,7 @@ describe('malformed configuration', () => {
     mkdirSync(path.join(root, 'oem'), { recursive: true });
     writeFileSync(path.join(root, 'oem/90.yaml'), '#cloud-config\nkairos-spegel:\n  distro: containerd\n  credentials:\n    - registry: registry.test\n      username: bot\n      password_file: /etc/kairos-spegel/registry.token\n');
     mkdirSync(path.join(root, 'etc/kairos-spegel'), { recursive: true });
-    writeFileSync(path.join(root, 'etc/kairos-spegel/registry.token'), 'secret\n');
+    writeFileSync(path.join(root, 'etc/kairos-spegel/registry.token'), `${PASSWORDS.registry}\n`);
     mkdirSync(path.dirname(path.join(root, nodePath)), { recursive: true });
     rmSync(path.join(root, nodePath), { force: true });
     execFileSync('mkfifo', [path.join(root, nodePath)]);

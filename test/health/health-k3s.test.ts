@@ -11,6 +11,7 @@ import { runAgent } from '../helpers/agent.ts';
 import { makeCerts } from '../helpers/certs.ts';
 import { createNode, type TestNode } from '../helpers/netns.ts';
 import { startRegistry, type Registry } from '../helpers/registry.ts';
+import { PASSWORDS } from '../helpers/secrets.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const AGENT_DIR = '/var/lib/rancher/k3s/agent';
@@ -77,12 +78,12 @@ describe('health on k3s', () => {
   it('reports a registries.yaml k3s cannot read, naming file:line, without echoing its passwords', async () => {
     const file = path.join(root, 'etc/rancher/k3s/registries.yaml');
     const good = readFileSync(file, 'utf8');
-    writeFileSync(file, `${good}configs:\n  ghcr.io:\n    auth:\n\tpassword: hunter2-secret\n`);
+    writeFileSync(file, `${good}configs:\n  ghcr.io:\n    auth:\n\tpassword: ${PASSWORDS.onBadLine}\n`);
     try {
       const r = await runAgent(['--root', root, '--json', 'health'], { node });
       expect(r.code).toBe(2);
       expect(JSON.parse(r.stdout).config).toEqual([{ file: '/etc/rancher/k3s/registries.yaml', state: 'stale', detail: expect.stringMatching(/^\/etc\/rancher\/k3s\/registries\.yaml:\d+:\d+: not valid YAML/) }]);
-      expect(r.stdout + r.stderr).not.toContain('hunter2-secret');
+      expect(r.stdout + r.stderr).not.toContain(PASSWORDS.onBadLine);
       expect(r.stdout + r.stderr).not.toMatch(/internal error/);
     } finally {
       writeFileSync(file, good);

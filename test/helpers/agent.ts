@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { run, type RunResult } from './proc.ts';
+import { leakedSecrets } from './secrets.ts';
 import type { TestNode } from './netns.ts';
 
 export const AGENT = path.resolve(import.meta.dirname, '../../dist/kairos-spegel');
@@ -13,18 +14,20 @@ export function agentBuilt(): string {
 
 /**
  * Runs the agent. Whatever a test feeds it, the agent must never answer with an internal
- * error or a stack trace: every run through here fails the test if it does.
+ * error or a stack trace, nor echo a password: every run through here fails the test if it does.
  */
 export async function runAgent(args: string[], opts: { node?: TestNode; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
   const bin = agentBuilt();
   const [cmd, argv] = opts.node ? opts.node.exec(bin, args) : [bin, args];
   const r = await run(cmd, argv, { env: opts.env, timeoutMs: opts.timeoutMs });
-  assertNoInternalError(`kairos-spegel ${args.join(' ')}`, r);
+  assertCleanOutput(`kairos-spegel ${args.join(' ')}`, r);
   return r;
 }
 
-/** Fails with the output when the agent printed an internal error or a stack trace. */
-export function assertNoInternalError(what: string, r: RunResult): void {
+/** Fails with the output when the agent printed an internal error, a stack trace or a test password. */
+export function assertCleanOutput(what: string, r: RunResult): void {
   const out = r.stdout + r.stderr;
   if (/internal error|E_INTERNAL|\n\s+at .+:\d+:\d+\)?\n/.test(out)) throw new Error(`${what} printed an internal error or a stack trace:\n${out.slice(0, 4000)}`);
+  const leaked = leakedSecrets(out);
+  if (leaked.length > 0) throw new Error(`${what} printed a password (${leaked.length} of the test passwords)`);
 }

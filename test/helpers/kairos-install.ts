@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { AGENT, assertNoInternalError } from './agent.ts';
+import { AGENT, assertCleanOutput } from './agent.ts';
 import { createKairosDisk, type KairosDisk } from './kairos-disk.ts';
 import { KairosNode, type NodeRunOptions } from './kairos-node.ts';
 import { DIST } from './package.ts';
@@ -75,7 +75,7 @@ export async function installKairosNode(dir: string, opts: InstallOptions): Prom
     disk,
     kairosSpegel: async (args, o) => {
       const r = await node.run([AGENT, ...args], withNode(o));
-      assertNoInternalError(`kairos-spegel ${args.join(' ')}`, r);
+      assertCleanOutput(`kairos-spegel ${args.join(' ')}`, r);
       return r;
     },
     kairosSpegelCommand: (args, o) => node.command([AGENT, ...args], withNode(o)),

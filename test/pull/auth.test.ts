@@ -12,9 +12,10 @@ import { buildImage, pushImage } from '../helpers/image.ts';
 import { startLoopbackRegistry, type LoopbackRegistry } from '../helpers/loopback-registry.ts';
 import { PullBed } from '../helpers/pull-bed.ts';
 import { startTokenServer, type TokenServer } from '../helpers/token-server.ts';
+import { PASSWORDS } from '../helpers/secrets.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
-const PASSWORD = 's3cr3t-Pa55word';
+const PASSWORD = PASSWORDS.registry;
 const dir = tempDir('ks-auth-');
 let beds = 0;
 
