@@ -72,6 +72,8 @@ const store = object({
   keep: field(integer(1, 100), 2),
   /** Free space required beyond the image itself. */
   free_space_margin: field(byteSize, 256 * 2 ** 20),
+  /** How long a run waits for the store, staging or upgrade lock another run holds; 0s: E_LOCKED at once. */
+  lock_wait: field(duration, 0),
 });
 
 const pull = object({

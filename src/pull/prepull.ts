@@ -104,7 +104,7 @@ export async function prepull(env: PrepullEnv, req: PrepullRequest): Promise<Pre
   const { root, agent, log } = env;
   const refName = storedRefName(req.ref);
   const store = await OciStore.open(root.path(agent.store.path));
-  const lock = await acquireLock(store.dir, `the image store ${agent.store.path}`, nativeAddon(addonDir(root, agent.store.path)));
+  const lock = await acquireLock(store.dir, `the image store ${agent.store.path}`, nativeAddon(addonDir(root, agent.store.path)), { waitMs: agent.store.lock_wait, log, ...(env.signal ? { signal: env.signal } : {}) });
   const stats = await TransferStats.load(store.dir);
   const progress = new Progress({ ...env.progress, log });
   const transferred: ByRole = { mirror: 0, upstream: 0 };

@@ -5,12 +5,15 @@
  * any pid namespace, leaves nothing to clean up, a reboot leaves nothing stale, and two
  * takers can never both win. The file's text names the holder for the message of whoever
  * finds it taken; nothing is decided from it. The file stays: removing it would let a
- * second taker lock a new file while the first still holds the old one.
+ * second taker lock a new file while the first still holds the old one. A run asked to
+ * (store.lock_wait) tries again until the lock is free or its time is up.
  */
 import { constants } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { AgentError } from '../errors.ts';
+import type { Logger } from '../log/logger.ts';
 import type { NativeAddon } from '../native/addon.ts';
 
 export interface Lock {
@@ -21,8 +24,38 @@ export interface Lock {
   release(): Promise<void>;
 }
 
-export async function acquireLock(dir: string, what: string, native: NativeAddon): Promise<Lock> {
+export interface LockWait {
+  /** How long to wait for a lock another process holds (store.lock_wait); 0: E_LOCKED at once. */
+  waitMs?: number;
+  /** Ends the wait (SIGINT/SIGTERM). */
+  signal?: AbortSignal;
+  /** Told once, when the wait begins. */
+  log?: Logger;
+}
+
+/** How often a waiting run tries again: flock(2) has no timeout, and a blocked thread would hold the process past a signal. */
+const RETRY_MS = 250;
+
+export async function acquireLock(dir: string, what: string, native: NativeAddon, wait: LockWait = {}): Promise<Lock> {
   const file = path.join(dir, 'lock');
+  const waitMs = wait.waitMs ?? 0;
+  const deadline = Date.now() + waitMs;
+  const holders = async () => (await readFile(file, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean);
+  for (let tries = 0; ; tries++) {
+    const lock = await tryLock(file, native);
+    if (lock) return lock;
+    if (tries === 0 && waitMs > 0) wait.log?.info({ lock: what, holders: await holders(), wait_s: waitMs / 1000 }, `waiting for ${what}: another run holds it`);
+    if (Date.now() >= deadline) {
+      const held = await holders();
+      throw new AgentError('E_LOCKED', `${what} is in use${waitMs > 0 ? ` (waited ${waitMs / 1000} s)` : ''}${held.length ? `: ${held.join('; ')}` : ''}`, {
+        hint: 'wait for it to finish (runs on the same store are serialized), or set kairos-spegel.store.lock_wait; the lock is free once every process named here has exited',
+      });
+    }
+    await sleep(Math.min(RETRY_MS, Math.max(0, deadline - Date.now())), undefined, wait.signal ? { signal: wait.signal } : {});
+  }
+}
+
+async function tryLock(file: string, native: NativeAddon): Promise<Lock | undefined> {
   const fh = await open(file, constants.O_RDWR | constants.O_CREAT, 0o644);
   let taken: boolean;
   try {
@@ -33,10 +66,7 @@ export async function acquireLock(dir: string, what: string, native: NativeAddon
   }
   if (!taken) {
     await fh.close();
-    const holders = (await readFile(file, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean);
-    throw new AgentError('E_LOCKED', `${what} is in use${holders.length ? `: ${holders.join('; ')}` : ''}`, {
-      hint: 'wait for it to finish (runs on the same store are serialized); the lock is free once every process named here has exited',
-    });
+    return undefined;
   }
   await fh.truncate(0);
   let at = 0;

@@ -48,9 +48,10 @@ export async function unpackStored(env: StageEnv, store: OciStore, image: Stored
   await mkdir(base, { recursive: true });
   const libDir = addonDir(env.root, env.agent.store.path);
   const native = nativeAddon(libDir);
-  const storeLock = await acquireLock(store.dir, `the image store ${env.agent.store.path}`, native);
+  const wait = { waitMs: env.agent.store.lock_wait, log: env.log, ...(env.signal ? { signal: env.signal } : {}) };
+  const storeLock = await acquireLock(store.dir, `the image store ${env.agent.store.path}`, native, wait);
   try {
-    const lock = await acquireLock(base, `the staging area ${env.agent.upgrade.staging_path}`, native);
+    const lock = await acquireLock(base, `the staging area ${env.agent.upgrade.staging_path}`, native, wait);
     try {
       await removeUnmarked(base, env.log);
       return await unpackImage({ store, image, stagingBase: base, libDir, log: env.log, ...(env.signal ? { signal: env.signal } : {}) });

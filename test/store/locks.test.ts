@@ -3,8 +3,10 @@
  * started at once on one store, over a lock file in every state an earlier run, a crash or a
  * reboot can leave (none, empty as between its creation and the first write, a dead pid, a
  * pid that now belongs to another process, "pid 1" from a pid namespace): exactly one runs,
- * the other seven are refused with E_LOCKED. And a prepull that fails on its configuration
- * (a missing password file, a damaged docker config.json) leaves nothing that blocks the next.
+ * the other seven are refused with E_LOCKED. With `store.lock_wait`, a second run waits for
+ * the holder instead, and goes on once it is gone. And a prepull that fails on its
+ * configuration (a missing password file, a damaged docker config.json) leaves nothing that
+ * blocks the next.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -93,6 +95,36 @@ describe('the store lock', () => {
     const next = await b.prepull([image]);
     expect(next.code, next.stdout + next.stderr).toBe(0);
   }, 180_000);
+
+  it('with store.lock_wait, a second prepull waits for the holder (and says so), and completes once the holder is gone', async () => {
+    const b = bed();
+    b.config('  store:\n    lock_wait: 5m\n');
+    let paused!: () => void;
+    const isPaused = new Promise<void>((r) => (paused = r));
+    mirror.setRule((q) => (q.url.includes('/blobs/') ? { kind: 'pause', afterBytes: 1000, onPause: paused } : undefined));
+    const first = spawn(AGENT, ['--root', b.root, '--log-level', 'silent', 'prepull', image], { stdio: 'ignore' });
+    const firstExit = new Promise((r) => first.on('exit', r));
+    await isPaused;
+    mirror.setRule(undefined);
+    const second = spawn(AGENT, ['--root', b.root, '--json', 'prepull', image], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    second.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    second.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const secondExit = new Promise<number | null>((r) => second.on('exit', r));
+    try {
+      await waitFor('the second prepull to say it waits', () => {
+        if (second.exitCode !== null) throw new Error(`the second prepull ended instead of waiting: ${out}${err}`);
+        return /waiting for the image store .*: another run holds it/.test(err) || undefined;
+      }, 60_000);
+    } finally {
+      first.kill('SIGKILL');
+    }
+    await firstExit;
+    expect(await secondExit, out + err).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({ digest: expect.stringMatching(/^sha256:/) });
+    b.verifyBlobs();
+  });
 
   it.each([
     ['a password file that does not exist', (b: PullBed) => b.config(`  credentials:\n    - registry: ${registry.host}\n      username: bot\n      password_file: /etc/kairos-spegel/missing.token\n`), /missing\.token/],

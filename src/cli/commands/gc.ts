@@ -25,13 +25,13 @@ export const run: CommandRun = async ({ global, options, log, out }) => {
   // staging being unpacked or handed to kairos-agent (the staging and upgrade locks).
   const locks: Lock[] = [];
   try {
-    locks.push(await acquireLock(store.dir, `the image store ${ctx.agent.store.path}`, native));
+    locks.push(await acquireLock(store.dir, `the image store ${ctx.agent.store.path}`, native, { waitMs: ctx.agent.store.lock_wait, log }));
     for (const [dir, what] of [
       [stagingBase, `the staging area ${ctx.agent.upgrade.staging_path}`],
       [stateDir, 'the upgrade'],
     ] as const) {
       await mkdir(dir, { recursive: true });
-      locks.push(await acquireLock(dir, what, native));
+      locks.push(await acquireLock(dir, what, native, { waitMs: ctx.agent.store.lock_wait, log }));
     }
     const dryRun = options['dry-run'] === true;
     const r = await collectGarbage(store, await TransferStats.load(store.dir), { keep, stagingBase, dryRun });

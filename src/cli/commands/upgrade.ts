@@ -9,7 +9,7 @@ import { formatDuration } from '../../config/duration.ts';
 import { AgentError, EXIT_OK, errorMessage } from '../../errors.ts';
 import { loadNodeContext } from '../../node/context.ts';
 import { addonDir, nativeAddon } from '../../native/addon.ts';
-import { acquireLock } from '../../store/lock.ts';
+import { acquireLock, type LockWait } from '../../store/lock.ts';
 import { removeStaging } from '../../unpack/staging.ts';
 import { readKairosVersion } from '../../upgrade/kairos-release.ts';
 import { kairosAgentArgs, runKairosAgent } from '../../upgrade/run-kairos-agent.ts';
@@ -32,9 +32,9 @@ export const run: CommandRun = async ({ global, options, positionals, log, out }
   const root = global.root;
   const stateFile = root.path(ctx.agent.upgrade.state_file);
   const tty = process.stderr.isTTY ? process.stderr : undefined;
-  const upgradeLock = async () => {
+  const upgradeLock = async (wait: LockWait) => {
     await mkdir(path.dirname(stateFile), { recursive: true });
-    return acquireLock(path.dirname(stateFile), 'the upgrade', nativeAddon(addonDir(root, ctx.agent.store.path)));
+    return acquireLock(path.dirname(stateFile), 'the upgrade', nativeAddon(addonDir(root, ctx.agent.store.path)), wait);
   };
 
   const store = await OciStore.open(root.path(ctx.agent.store.path));
@@ -71,7 +71,8 @@ export const run: CommandRun = async ({ global, options, positionals, log, out }
     if (target && current && target.triple === current.triple && !force) {
       log.info({ version: target.triple }, 'up to date: nothing to do');
       // Under the upgrade lock: a running `upgrade --force` may be handing this staging to kairos-agent.
-      const lock = await upgradeLock().catch((err: unknown) => {
+      // Only a clean-up: it never waits for a running upgrade.
+      const lock = await upgradeLock({}).catch((err: unknown) => {
         if (!(err instanceof AgentError && err.code === 'E_LOCKED')) throw err;
         log.info({ reason: errorMessage(err) }, 'the staging stays: another upgrade is running');
         return undefined;
@@ -87,7 +88,7 @@ export const run: CommandRun = async ({ global, options, positionals, log, out }
       return EXIT_OK;
     }
 
-    const lock = await upgradeLock();
+    const lock = await upgradeLock({ waitMs: ctx.agent.store.lock_wait, signal, log });
     try {
       const args = kairosAgentArgs(staged.rootfs, recovery);
       try {
