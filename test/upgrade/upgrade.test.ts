@@ -258,11 +258,24 @@ describe('upgrade', () => {
     await Promise.all([0, 1].map(() => must(FAULT, ['upgrade', '--source', 'dir:/x'], { env: { ...process.env, KAIROS_AGENT_FAULT_LOG: control, KAIROS_AGENT_FAULT_SLEEP: '1' } })));
     expect(readFileSync(control, 'utf8')).toMatch(/others=1/);
 
-    for (let i = 0; i < 50; i++) {
-      const [cmd, args] = n.kairosSpegelCommand(['upgrade', '--force', img('os:v3.6.1')], { env });
+    // The moments come from one whole run on this machine as loaded as it is now: when
+    // kairos-agent started in it (its first log line) and when it ended. Half the kills fall
+    // anywhere in a run, half from just before kairos-agent's start to the end.
+    const upgrade = (logFile: string) => {
+      const [cmd, args] = n.kairosSpegelCommand(['upgrade', '--force', img('os:v3.6.1')], { env: { ...env, KAIROS_AGENT_FAULT_LOG: logFile } });
       const child = spawn(cmd, args, { stdio: 'ignore' });
-      const exited = new Promise((r) => child.on('exit', r));
-      await new Promise((r) => setTimeout(r, Math.random() * 800));
+      return { child, exited: new Promise<number | null>((r) => child.on('exit', r)) };
+    };
+    const t0 = performance.now();
+    const calibration = upgrade('/root/calibration.log');
+    await waitFor('kairos-agent to start in the calibration run', () => (existsSync(n.node.path('/root/calibration.log')) || undefined), 120_000);
+    const agentStart = performance.now() - t0;
+    expect(await calibration.exited).toBe(0);
+    const whole = performance.now() - t0;
+    for (let i = 0; i < 50; i++) {
+      const { child, exited } = upgrade('/root/agents.log');
+      const at = i % 2 === 0 ? Math.random() * whole : Math.max(0, agentStart - 200) + Math.random() * (whole - agentStart + 200);
+      await new Promise((r) => setTimeout(r, at));
       child.kill('SIGKILL');
       await exited;
     }
