@@ -122,8 +122,8 @@ export function baseHeaders(s: Source): Record<string, string> {
 
 /**
  * One request to a source, authenticating at the upstream when challenged and following
- * redirects (redirect.ts). The caller
- * reads or drains the body. Network failures become E_NETWORK.
+ * redirects (redirect.ts). The caller reads or drains the body. Network failures become
+ * E_NETWORK.
  */
 export async function send(s: Source, repository: string, kind: 'manifests' | 'blobs', ref: string, opts: SendOptions): Promise<Dispatcher.ResponseData> {
   const url = new URL(sourceUrl(s, repository, kind, ref));
