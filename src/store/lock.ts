@@ -40,7 +40,14 @@ export async function acquireLock(dir: string, what: string, native: NativeAddon
   const file = path.join(dir, 'lock');
   const waitMs = wait.waitMs ?? 0;
   const deadline = Date.now() + waitMs;
-  const holders = async () => (await readFile(file, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean);
+  const holders = async () => {
+    // A holder names itself just after it takes the lock: give it that moment before saying nobody is named.
+    for (let i = 0; ; i++) {
+      const named = (await readFile(file, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean);
+      if (named.length > 0 || i === 10) return named;
+      await sleep(20);
+    }
+  };
   for (let tries = 0; ; tries++) {
     const lock = await tryLock(file, native);
     if (lock) return lock;

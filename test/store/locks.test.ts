@@ -11,11 +11,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AGENT } from '../helpers/agent.ts';
-import { startProxy, type Proxy } from '../helpers/fault-proxy.ts';
 import { buildImage, pushImage } from '../helpers/image.ts';
-import { startLoopbackRegistry, type LoopbackRegistry } from '../helpers/loopback-registry.ts';
+import { mirroredRegistry } from '../helpers/mirrored-registry.ts';
 import { waitFor } from '../helpers/proc.ts';
 import { PullBed } from '../helpers/pull-bed.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -31,25 +30,13 @@ async function deadPid(): Promise<number> {
 
 describe('the store lock', () => {
   const dir = tempDir('ks-locks-');
-  let registry: LoopbackRegistry;
-  let mirror: Proxy;
+  const site = mirroredRegistry(dir);
+  const bed = () => site.bed();
   let image: string;
-  let beds = 0;
-  const bed = () => {
-    const b = new PullBed(`${dir}/bed${++beds}`);
-    b.hosts(registry.host, [mirror.url]);
-    return b;
-  };
 
   beforeAll(async () => {
-    registry = await startLoopbackRegistry(dir, 'reg');
-    image = `${registry.host}/kairos/locks:v1`;
+    image = `${site.registry.host}/kairos/locks:v1`;
     await pushImage(undefined, await buildImage(`${dir}/img`, 2, 300_000), image);
-    mirror = await startProxy(registry.url);
-  });
-  afterAll(async () => {
-    await mirror?.close();
-    await registry?.stop();
   });
 
   const LEFTOVERS: [string, () => Promise<string | undefined>][] = [
@@ -69,7 +56,7 @@ describe('the store lock', () => {
       writeFileSync(path.join(b.store, 'lock'), content);
     }
     let pulling = 0;
-    mirror.setRule((q) => (q.url.includes('/blobs/') ? { kind: 'pause', afterBytes: 1000, onPause: () => pulling++ } : undefined));
+    site.mirror.setRule((q) => (q.url.includes('/blobs/') ? { kind: 'pause', afterBytes: 1000, onPause: () => pulling++ } : undefined));
     const runs: { child: ChildProcess; out: string; code?: number | null }[] = [];
     try {
       for (let i = 0; i < RACERS; i++) {
@@ -88,7 +75,7 @@ describe('the store lock', () => {
         expect(JSON.parse(r.out).error).toMatchObject({ code: 'E_LOCKED', message: expect.stringMatching(/is in use: kairos-spegel pid \d+ since /) });
       }
     } finally {
-      mirror.setRule(undefined);
+      site.mirror.setRule(undefined);
       for (const r of runs) r.child.kill('SIGKILL');
       await Promise.all(runs.map((r) => (r.code !== undefined || r.child.exitCode !== null ? undefined : new Promise((res) => r.child.on('exit', res)))));
     }
@@ -101,11 +88,11 @@ describe('the store lock', () => {
     b.config('  store:\n    lock_wait: 5m\n');
     let paused!: () => void;
     const isPaused = new Promise<void>((r) => (paused = r));
-    mirror.setRule((q) => (q.url.includes('/blobs/') ? { kind: 'pause', afterBytes: 1000, onPause: paused } : undefined));
+    site.mirror.setRule((q) => (q.url.includes('/blobs/') ? { kind: 'pause', afterBytes: 1000, onPause: paused } : undefined));
     const first = spawn(AGENT, ['--root', b.root, '--log-level', 'silent', 'prepull', image], { stdio: 'ignore' });
     const firstExit = new Promise((r) => first.on('exit', r));
     await isPaused;
-    mirror.setRule(undefined);
+    site.mirror.setRule(undefined);
     const second = spawn(AGENT, ['--root', b.root, '--json', 'prepull', image], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -127,7 +114,7 @@ describe('the store lock', () => {
   });
 
   it.each([
-    ['a password file that does not exist', (b: PullBed) => b.config(`  credentials:\n    - registry: ${registry.host}\n      username: bot\n      password_file: /etc/kairos-spegel/missing.token\n`), /missing\.token/],
+    ['a password file that does not exist', (b: PullBed) => b.config(`  credentials:\n    - registry: ${site.registry.host}\n      username: bot\n      password_file: /etc/kairos-spegel/missing.token\n`), /missing\.token/],
     ['a damaged docker config.json', (b: PullBed) => {
       mkdirSync(path.join(b.root, 'root/.docker'), { recursive: true });
       writeFileSync(path.join(b.root, 'root/.docker/config.json'), '{"auths": {');

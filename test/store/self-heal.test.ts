@@ -7,11 +7,10 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AGENT, runAgent } from '../helpers/agent.ts';
-import { startProxy, type Proxy } from '../helpers/fault-proxy.ts';
 import { buildImage, pushImage } from '../helpers/image.ts';
-import { startLoopbackRegistry, type LoopbackRegistry } from '../helpers/loopback-registry.ts';
+import { mirroredRegistry } from '../helpers/mirrored-registry.ts';
 import { waitFor } from '../helpers/proc.ts';
 import { PullBed } from '../helpers/pull-bed.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -29,29 +28,17 @@ function flipBit(file: string): void {
 
 describe('a store that repairs itself', () => {
   const dir = tempDir('ks-heal-');
-  let registry: LoopbackRegistry;
-  let mirror: Proxy;
+  const site = mirroredRegistry(dir);
+  const bed = () => site.bed();
   let image: string;
-  let beds = 0;
-  const bed = () => {
-    const b = new PullBed(`${dir}/bed${++beds}`);
-    b.hosts(registry.host, [mirror.url]);
-    return b;
-  };
   const largestBlob = (b: PullBed) => {
     const blobs = path.join(b.store, 'blobs/sha256');
     return readdirSync(blobs).map((f) => path.join(blobs, f)).sort((x, y) => statSync(y).size - statSync(x).size)[0]!;
   };
 
   beforeAll(async () => {
-    registry = await startLoopbackRegistry(dir, 'reg');
-    image = `${registry.host}/kairos/heal:v1`;
+    image = `${site.registry.host}/kairos/heal:v1`;
     await pushImage(undefined, await buildImage(`${dir}/img`, 2, 2_000_000), image);
-    mirror = await startProxy(registry.url);
-  });
-  afterAll(async () => {
-    await mirror?.close();
-    await registry?.stop();
   });
 
   it('a bit flip in a stored layer: images --verify reports it, prepull --verify fetches that blob again', async () => {
@@ -79,7 +66,7 @@ describe('a store that repairs itself', () => {
     const b = bed();
     let paused!: () => void;
     const isPaused = new Promise<void>((r) => (paused = r));
-    mirror.setRule((q) => (q.url.includes('/blobs/') ? { kind: 'pause', afterBytes: 500_000, onPause: paused } : undefined));
+    site.mirror.setRule((q) => (q.url.includes('/blobs/') ? { kind: 'pause', afterBytes: 500_000, onPause: paused } : undefined));
     const first = spawn(AGENT, ['--root', b.root, '--log-level', 'silent', 'prepull', image], { stdio: 'ignore' });
     const ingest = path.join(b.store, 'ingest');
     const written = () => (existsSync(ingest) ? readdirSync(ingest).filter((f) => statSync(path.join(ingest, f)).size > 0) : []);
@@ -90,7 +77,7 @@ describe('a store that repairs itself', () => {
       first.kill('SIGKILL');
       await new Promise((r) => first.on('exit', r));
     } finally {
-      mirror.setRule(undefined);
+      site.mirror.setRule(undefined);
     }
     const partials = readdirSync(ingest).filter((f) => statSync(path.join(ingest, f)).size > 0);
     expect(partials.length).toBeGreaterThan(0);

@@ -6,11 +6,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AGENT, runAgent } from '../helpers/agent.ts';
-import { startProxy, type Proxy } from '../helpers/fault-proxy.ts';
 import { buildImage, pushImage } from '../helpers/image.ts';
-import { startLoopbackRegistry, type LoopbackRegistry } from '../helpers/loopback-registry.ts';
+import { mirroredRegistry } from '../helpers/mirrored-registry.ts';
 import { requireRoot } from '../helpers/netns.ts';
 import { must, run, waitFor } from '../helpers/proc.ts';
 import { PullBed } from '../helpers/pull-bed.ts';
@@ -18,30 +17,22 @@ import { tempDir } from '../helpers/tmp.ts';
 
 describe('the image store', () => {
   const dir = tempDir('ks-store-');
-  let registry: LoopbackRegistry;
-  let mirror: Proxy;
+  const site = mirroredRegistry(dir);
+  const bed = () => site.bed();
   const images: string[] = [];
-  let beds = 0;
-  const bed = () => {
-    const b = new PullBed(`${dir}/bed${++beds}`);
-    b.hosts(registry.host, [mirror.url]);
-    return b;
-  };
 
   beforeAll(async () => {
-    registry = await startLoopbackRegistry(dir, 'reg');
     for (const tag of ['v1', 'v2', 'v3']) {
-      const ref = `${registry.host}/kairos/store:${tag}`;
+      const ref = `${site.registry.host}/kairos/store:${tag}`;
       await pushImage(undefined, await buildImage(`${dir}/img-${tag}`, 2, 300_000), ref);
       images.push(ref);
     }
-    mirror = await startProxy(registry.url);
   });
   let big: Promise<string> | undefined;
   /** An image of four 30 MB layers: long enough to unpack that a test can act in the middle. */
   const bigImage = () =>
     (big ??= (async () => {
-      const ref = `${registry.host}/kairos/store-big:v1`;
+      const ref = `${site.registry.host}/kairos/store-big:v1`;
       await pushImage(undefined, await buildImage(`${dir}/img-big`, 4, 30_000_000), ref);
       return ref;
     })());
@@ -49,11 +40,6 @@ describe('the image store', () => {
     const staging = path.join(b.root, 'usr/local/kairos-spegel/staging');
     return waitFor('the unpack to start writing', () => (existsSync(staging) && readdirSync(staging).some((d) => /^[0-9a-f]{64}$/.test(d)) ? true : undefined), 60_000);
   };
-  afterAll(async () => {
-    await mirror?.close();
-    await registry?.stop();
-  });
-
   it('skopeo reads it, and its own copy of the image has byte-identical blobs', async () => {
     const b = bed();
     expect((await b.prepull([images[0]!])).code).toBe(0);
@@ -154,17 +140,17 @@ describe('the image store', () => {
     const error = (JSON.parse(out) as { error: { code: string; message: string } }).error;
     expect(error).toMatchObject({ code: 'E_SYSTEM', message: expect.stringMatching(new RegExp(`ENOENT.*blobs/sha256/(${layers.join('|')})`)) });
     expect(readdirSync(path.join(b.root, 'usr/local/kairos-spegel/staging')).filter((d) => /^[0-9a-f]{64}$/.test(d))).toEqual([]);
-    mirror.requests.length = 0;
+    site.mirror.requests.length = 0;
     const again = await b.prepull(['--unpack', big]);
     expect(again.code, again.stdout + again.stderr).toBe(0);
-    expect(mirror.requests.filter((q) => q.url.includes('/blobs/')).length).toBeGreaterThanOrEqual(3);
+    expect(site.mirror.requests.filter((q) => q.url.includes('/blobs/')).length).toBeGreaterThanOrEqual(3);
   });
 
   it('a second run on the same store is refused while the first holds it; a dead holder is taken over', async () => {
     const b = bed();
     let paused!: () => void;
     const isPaused = new Promise<void>((r) => (paused = r));
-    mirror.setRule((q) => (q.url.includes('/blobs/') ? { kind: 'pause', afterBytes: 1000, onPause: paused } : undefined));
+    site.mirror.setRule((q) => (q.url.includes('/blobs/') ? { kind: 'pause', afterBytes: 1000, onPause: paused } : undefined));
     const first = spawn(AGENT, ['--root', b.root, '--log-level', 'silent', 'prepull', images[1]!], { stdio: 'ignore' });
     try {
       await isPaused;
@@ -173,7 +159,7 @@ describe('the image store', () => {
       expect(second.error).toMatchObject({ code: 'E_LOCKED', message: expect.stringMatching(/is in use: kairos-spegel pid \d+ since /) });
     } finally {
       first.kill('SIGKILL');
-      mirror.setRule(undefined);
+      site.mirror.setRule(undefined);
     }
     await new Promise((r) => first.on('exit', r));
     const third = await b.prepull([images[1]!]);
@@ -184,7 +170,7 @@ describe('the image store', () => {
     const b = bed();
     let paused!: () => void;
     const isPaused = new Promise<void>((r) => (paused = r));
-    mirror.setRule((q) => (q.url.includes('/blobs/') ? { kind: 'pause', afterBytes: 1000, onPause: paused } : undefined));
+    site.mirror.setRule((q) => (q.url.includes('/blobs/') ? { kind: 'pause', afterBytes: 1000, onPause: paused } : undefined));
     // The agent is pid 1 of its namespace, as a container's main process is.
     const first = spawn('unshare', ['--pid', '--fork', '--kill-child', AGENT, '--root', b.root, '--log-level', 'silent', 'prepull', images[2]!], { stdio: 'ignore' });
     try {
@@ -193,7 +179,7 @@ describe('the image store', () => {
       await new Promise((r) => first.on('exit', r));
       await waitFor('the agent in the pid namespace to be gone', async () => ((await run('pgrep', ['-f', '--', `--root ${b.root} `])).code === 1 ? true : undefined));
     } finally {
-      mirror.setRule(undefined);
+      site.mirror.setRule(undefined);
     }
     const next = await b.prepull([images[2]!]);
     expect(next.code, next.stdout + next.stderr).toBe(0);
@@ -206,11 +192,11 @@ describe('the image store', () => {
     mkdirSync(store, { recursive: true });
     await must('mount', ['-t', 'tmpfs', '-o', 'size=300k', 'tmpfs', store]);
     try {
-      mirror.requests.length = 0;
+      site.mirror.requests.length = 0;
       const r = await b.prepull([images[0]!]);
       expect(r.code).toBe(1);
       expect(r.error).toMatchObject({ code: 'E_NO_SPACE', message: expect.stringMatching(new RegExp(`not enough free space in ${store}: the image needs [\\d.]+ KiB more, plus a margin of 256 MiB`)) });
-      expect(mirror.requests.filter((q) => q.url.includes('/blobs/'))).toEqual([]);
+      expect(site.mirror.requests.filter((q) => q.url.includes('/blobs/'))).toEqual([]);
     } finally {
       await run('umount', [store]);
     }
