@@ -14,7 +14,7 @@
 import { request, type Dispatcher } from 'undici';
 import { RegistryError } from './errors.ts';
 
-export const MAX_REDIRECTS = 5;
+const MAX_REDIRECTS = 5;
 
 /** Headers that are the request itself, not a credential: they follow to any origin. */
 const CROSS_ORIGIN_HEADERS = new Set(['range', 'user-agent', 'accept']);
@@ -51,20 +51,24 @@ export function crossOriginTls<T extends { ca?: unknown }>(tls: T | undefined): 
   return tls?.ca ? { ca: tls.ca } : undefined;
 }
 
-export interface FollowOptions {
-  method: 'GET' | 'HEAD';
-  headers: Record<string, string>;
+/** The connections of one source. */
+export interface Connections {
   /** For the source's own origin: its TLS settings, client certificate included. */
   dispatcher: Dispatcher;
   /** For every other origin: the CA list only (crossOriginTls). */
   foreignDispatcher: Dispatcher;
+}
+
+export interface FollowOptions extends Connections {
+  method: 'GET' | 'HEAD';
+  headers: Record<string, string>;
   signal?: AbortSignal;
   headersTimeout?: number;
   bodyTimeout?: number;
 }
 
 /** An undici request that follows redirects under the policy above. The caller reads or drains the body. */
-export async function requestFollowing(url: URL, opts: FollowOptions): Promise<Dispatcher.ResponseData & { url: URL }> {
+export async function requestFollowing(url: URL, opts: FollowOptions): Promise<Dispatcher.ResponseData> {
   const origin = url.origin;
   let current = url;
   let headers = opts.headers;
@@ -79,7 +83,7 @@ export async function requestFollowing(url: URL, opts: FollowOptions): Promise<D
       ...(opts.bodyTimeout ? { bodyTimeout: opts.bodyTimeout } : {}),
     });
     const location = redirectLocation(res.statusCode, res.headers['location']);
-    if (location === undefined) return Object.assign(res, { url: current });
+    if (location === undefined) return res;
     await res.body.dump().catch(() => undefined);
     const next = nextHop(current, location, hop);
     if (next.origin !== origin && !crossed) {

@@ -12,7 +12,7 @@ import type { RegistryHost } from '../mirror/hosts-file.ts';
 import { VERSION } from '../version.ts';
 import type { Authorizer } from './auth/authorizer.ts';
 import { RegistryError } from './errors.ts';
-import { crossOriginTls, requestFollowing } from './redirect.ts';
+import { crossOriginTls, requestFollowing, type Connections } from './redirect.ts';
 
 export type SourceRole = 'mirror' | 'upstream';
 
@@ -75,7 +75,7 @@ export function connectTimeout(host: RegistryHost): number {
 }
 
 /** Connections to the host itself and, without its client certificate, to where it redirects. */
-export function createDispatchers(host: RegistryHost, tls: TlsOptions): { dispatcher: Dispatcher; foreignDispatcher: Dispatcher } {
+export function createDispatchers(host: RegistryHost, tls: TlsOptions): Connections {
   const agent = (t: TlsOptions | undefined) => new Agent({ connect: { timeout: connectTimeout(host), ...t }, headersTimeout: HEADERS_TIMEOUT_MS, bodyTimeout: BODY_TIMEOUT_MS });
   return { dispatcher: agent(tls), foreignDispatcher: agent(crossOriginTls(tls)) };
 }

@@ -8,7 +8,7 @@ import type { Dispatcher } from 'undici';
 import { errorMessage } from '../../errors.ts';
 import { withDeadline } from '../deadline.ts';
 import { RegistryError } from '../errors.ts';
-import { requestFollowing } from '../redirect.ts';
+import { requestFollowing, type Connections } from '../redirect.ts';
 import { parseChallenges } from './challenge.ts';
 import type { Credential } from './credentials.ts';
 
@@ -24,7 +24,7 @@ export class Authorizer {
   private basic = false;
   private readonly registry: string;
   private readonly credential: Credential | undefined;
-  private readonly connections: { dispatcher: Dispatcher; foreignDispatcher: Dispatcher };
+  private readonly connections: Connections;
   private readonly deadlineMs: number;
 
   /**
@@ -32,7 +32,7 @@ export class Authorizer {
    * containerd) and the one for redirects. `deadlineMs`: a token answer is small, all of it
    * must arrive within this (pull.stall_after).
    */
-  constructor(registry: string, credential: Credential | undefined, connections: { dispatcher: Dispatcher; foreignDispatcher: Dispatcher }, deadlineMs: number) {
+  constructor(registry: string, credential: Credential | undefined, connections: Connections, deadlineMs: number) {
     this.registry = registry;
     this.credential = credential;
     this.connections = connections;
