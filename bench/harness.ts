@@ -6,9 +6,9 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildImage, pushImage } from '../test/helpers/image.ts';
-import { startLoopbackRegistry, type LoopbackRegistry } from '../test/helpers/loopback-registry.ts';
-import { run } from '../test/helpers/proc.ts';
+import { buildImage, pushImage } from '../testbed/image.ts';
+import { startLoopbackRegistry, type LoopbackRegistry } from '../testbed/loopback-registry.ts';
+import { run } from '../testbed/proc.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 export const AGENT = path.join(ROOT, 'dist/kairos-spegel');

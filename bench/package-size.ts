@@ -4,8 +4,8 @@
 // Run: npm run bench:size
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { readGpt } from '../test/helpers/gpt.ts';
-import { blobPath, bundleLayout, DIST, ociImages, sysextImage, VERSION, type NodeArch } from '../test/helpers/package.ts';
+import { readGpt } from '../testbed/gpt.ts';
+import { blobPath, bundleLayout, DIST, ociImages, sysextImage, VERSION, type NodeArch } from '../testbed/package.ts';
 import { machine, writeSection } from './machine.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');

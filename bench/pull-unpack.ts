@@ -9,7 +9,7 @@
 // Run: npm run bench:unpack [-- --runs N --layer-mib M]
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { run } from '../test/helpers/proc.ts';
+import { run } from '../testbed/proc.ts';
 import { AGENT, ROOT, alternate, benchBed, imageBenchArgs, imageDescription, median, timed } from './harness.ts';
 import { machine, writeSection } from './machine.ts';
 

@@ -10,10 +10,10 @@
 // Run: npm run bench:pull [-- --runs N --layer-mib M]
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { startContainerd, type Containerd } from '../test/helpers/containerd.ts';
-import { LOCAL } from '../test/helpers/netns.ts';
-import { defaultContainerd, peerBinary, peerVersion } from '../test/helpers/peers.ts';
-import { must, run } from '../test/helpers/proc.ts';
+import { startContainerd, type Containerd } from '../testbed/containerd.ts';
+import { LOCAL } from '../testbed/netns.ts';
+import { defaultContainerd, peerBinary, peerVersion } from '../testbed/peers.ts';
+import { must, run } from '../testbed/proc.ts';
 import { AGENT, ROOT, alternate, benchBed, imageBenchArgs, imageDescription, median, timed, type Sample } from './harness.ts';
 import { machine, writeSection } from './machine.ts';
 

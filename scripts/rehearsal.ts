@@ -7,25 +7,25 @@
 // image, A from the registry, B from A, and A upgrades with it: unpacked, versions compared,
 // handed to the real kairos-agent (built by scripts/setup.sh), which writes the new system to
 // A's disk (a loop device with COS_STATE and COS_RECOVERY; A's root runs chrooted, booted
-// from COS_ACTIVE, test/helpers/kairos-install.ts): the new active.img holds the new
+// from COS_ACTIVE, testbed/kairos-install.ts): the new active.img holds the new
 // version, passive.img the old one.
 // Run as root: npm run rehearsal
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { table } from '../src/cli/output.ts';
-import { formatBytes } from '../src/config/units.ts';
+import { formatBytes } from '../src/util/units.ts';
 import { formatPretty } from '../src/log/pretty.ts';
-import { createSiteNetwork, UPSTREAM_IP, type SiteHost, type SiteNetwork } from '../bench/site/topology.ts';
-import { runAgent } from '../test/helpers/agent.ts';
-import { startContainerd, type Containerd } from '../test/helpers/containerd.ts';
-import { buildImage, pushImage } from '../test/helpers/image.ts';
-import { kairosRelease, writeKairosImage } from '../test/helpers/kairos-image.ts';
-import { installKairosNode, type InstalledNode } from '../test/helpers/kairos-install.ts';
-import { requireRoot } from '../test/helpers/netns.ts';
-import { defaultContainerd, defaultKairosAgent, peerVersion } from '../test/helpers/peers.ts';
-import { run, waitFor, type Daemon } from '../test/helpers/proc.ts';
-import { startRegistry } from '../test/helpers/registry.ts';
-import { startSpegel, sumSamples, type Spegel } from '../test/helpers/spegel.ts';
+import { createSiteNetwork, UPSTREAM_IP, type SiteHost, type SiteNetwork } from '../testbed/site/topology.ts';
+import { runAgent } from '../testbed/agent.ts';
+import { startContainerd, type Containerd } from '../testbed/containerd.ts';
+import { buildImage, pushImage } from '../testbed/image.ts';
+import { kairosRelease, writeKairosImage } from '../testbed/kairos-image.ts';
+import { installKairosNode, type InstalledNode } from '../testbed/kairos-install.ts';
+import { requireRoot } from '../testbed/netns.ts';
+import { defaultContainerd, defaultKairosAgent, peerVersion } from '../testbed/peers.ts';
+import { run, waitFor, type Daemon } from '../testbed/proc.ts';
+import { startRegistry } from '../testbed/registry.ts';
+import { startSpegel, sumSamples, type Spegel } from '../testbed/spegel.ts';
 
 const WORK = process.env['REHEARSAL_DIR'] ?? '/tmp/kairos-spegel-rehearsal';
 const UPSTREAM = `${UPSTREAM_IP}:5000`;

@@ -3,7 +3,7 @@
  * node the bytes it received from the WAN and from its peers, as differences from the
  * moment the meter started.
  */
-import type { Counters, SiteNetwork } from './topology.ts';
+import type { Counters, SiteNetwork } from '../../testbed/site/topology.ts';
 
 export interface Sample {
   /** ms since the meter started */

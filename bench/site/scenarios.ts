@@ -6,10 +6,10 @@
  */
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { waitFor } from '../../test/helpers/proc.ts';
+import { waitFor } from '../../testbed/proc.ts';
 import { startMeter, type Meter, type Sample } from './meter.ts';
-import { SiteNode, type AgentRun, type SpegelCounts } from './site-node.ts';
-import type { SiteNetwork } from './topology.ts';
+import { SiteNode, type AgentRun, type SpegelCounts } from '../../testbed/site/site-node.ts';
+import type { SiteNetwork } from '../../testbed/site/topology.ts';
 
 export interface SiteImage {
   ref: string;

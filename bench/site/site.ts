@@ -7,13 +7,13 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { agentBuilt } from '../../test/helpers/agent.ts';
-import { writeKairosImage } from '../../test/helpers/kairos-image.ts';
-import { defaultContainerd, peerBinary, peerVersion } from '../../test/helpers/peers.ts';
-import { must, run } from '../../test/helpers/proc.ts';
-import { startRegistry, type Registry } from '../../test/helpers/registry.ts';
+import { agentBuilt } from '../../testbed/agent.ts';
+import { writeKairosImage } from '../../testbed/kairos-image.ts';
+import { defaultContainerd, peerBinary, peerVersion } from '../../testbed/peers.ts';
+import { must, run } from '../../testbed/proc.ts';
+import { startRegistry, type Registry } from '../../testbed/registry.ts';
 import { RUNNERS, type ScenarioName, type ScenarioResult, type SiteImage } from './scenarios.ts';
-import { createSiteNetwork, UPSTREAM_IP, type LinkSpec, type SiteNetwork } from './topology.ts';
+import { createSiteNetwork, UPSTREAM_IP, type LinkSpec, type SiteNetwork } from '../../testbed/site/topology.ts';
 
 export interface SiteOptions extends LinkSpec {
   /** Namespace name prefix; two sites with different prefixes can coexist. */

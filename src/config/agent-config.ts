@@ -3,9 +3,9 @@
  * This is the single source of truth for the configuration reference in README.
  */
 import { INVALID, absolutePath, boolean, byteRate, byteSize, duration, field, integer, ipAddress, list, object, oneOf, optional, port, section, string, type Parser, type Shape } from './schema.ts';
-import { parseUpstreamPolicy, type UpstreamPolicy } from '../pull/upstream-policy.ts';
+import { parseUpstreamPolicy, type UpstreamPolicy } from './upstream-policy.ts';
 import { parsePlatform, type Platform } from '../registry/manifest.ts';
-import { parseMirroredRegistry, type MirroredRegistry } from '../mirror/registry-name.ts';
+import { parseMirroredRegistry, type MirroredRegistry } from '../registry/registry-name.ts';
 import { unusableReason } from '../node/ip-address.ts';
 
 export const BLOCK_KEY = 'kairos-spegel';

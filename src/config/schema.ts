@@ -6,8 +6,8 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 import type { ConfigProblem } from '../errors.ts';
-import { parseDuration } from './duration.ts';
-import { parseByteRate, parseByteSize } from './units.ts';
+import { parseDuration } from '../util/duration.ts';
+import { parseByteRate, parseByteSize } from '../util/units.ts';
 import { nearest } from './suggest.ts';
 import { describeNode, type YNode } from './yaml-tree.ts';
 

@@ -8,7 +8,7 @@
  */
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { formatBytes } from '../config/units.ts';
+import { formatBytes } from '../util/units.ts';
 import { ConfigError, errnoCode } from '../errors.ts';
 
 /** Far above any real configuration file, far below what would strain an edge node. */

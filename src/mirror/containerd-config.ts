@@ -12,7 +12,7 @@ import { readTextFile } from '../fs/read-text.ts';
 import type { Root } from '../fs/root.ts';
 import { atLeast, type ContainerdVersion } from '../node/containerd-version.ts';
 import type { Layout } from './layout.ts';
-import { parseToml } from './toml-blocks.ts';
+import { parseToml } from '../hosts/toml-blocks.ts';
 
 export interface Finding {
   /** Stable identifier, for --json and tests. */

@@ -9,8 +9,8 @@
  * its tables (new node IP, other ports) instead of adding more.
  */
 import { ConfigError } from '../errors.ts';
-import { formatDuration } from '../config/duration.ts';
-import { joinToml, parseToml, splitToml, type TomlBlock } from './toml-blocks.ts';
+import { formatDuration } from '../util/duration.ts';
+import { joinToml, parseToml, splitToml, type TomlBlock } from '../hosts/toml-blocks.ts';
 
 export const MANAGED_MARK = '# managed by kairos-spegel';
 

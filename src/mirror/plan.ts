@@ -15,7 +15,7 @@ import { k0sDropInVersion, type DropInVersion } from '../node/k0s-version.ts';
 import { renderK0sDropIn } from './k0s-drop-in.ts';
 import type { Layout } from './layout.ts';
 import { mergeRegistriesYaml } from './registries-yaml.ts';
-import { ALL_REGISTRIES, DEFAULT_HOST_DIR, type MirroredRegistry } from './registry-name.ts';
+import { ALL_REGISTRIES, DEFAULT_HOST_DIR, type MirroredRegistry } from '../registry/registry-name.ts';
 
 export interface PlannedFile {
   /** Path on the node. */

@@ -10,7 +10,7 @@ import type { Root } from '../fs/root.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Layout } from '../mirror/layout.ts';
 import { addonDir, nativeAddon, type NativeAddon } from '../native/addon.ts';
-import { CredentialStore } from '../registry/auth/credentials.ts';
+import { CredentialStore } from './credentials.ts';
 import { formatPlatform, selectPlatform, type Descriptor, type Platform } from '../registry/manifest.ts';
 import { formatImageRef, type ImageRef } from '../registry/reference.ts';
 import type { SourceRole } from '../registry/source.ts';
@@ -26,7 +26,7 @@ import { RateLimiter } from './rate-limiter.ts';
 import { Slots } from './slots.ts';
 import { buildSources, closeSources, warnUnreachableLoopbackMirrors } from './sources.ts';
 import type { WalkContext } from './source-walker.ts';
-import { formatUpstreamPolicy, type UpstreamPolicy } from './upstream-policy.ts';
+import { formatUpstreamPolicy, type UpstreamPolicy } from '../config/upstream-policy.ts';
 
 export interface PrepullRequest {
   ref: ImageRef;

@@ -3,7 +3,7 @@
  * otherwise one structured log line every few seconds, so journald shows a long
  * download moving without a line per chunk.
  */
-import { formatBytes } from '../config/units.ts';
+import { formatBytes } from '../util/units.ts';
 import type { Logger } from '../log/logger.ts';
 import type { ByRole } from '../store/transfer-stats.ts';
 import type { SourceRole } from '../registry/source.ts';

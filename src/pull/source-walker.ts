@@ -10,12 +10,12 @@
  *   are resumed after a backoff, each a bounded number of times.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { formatDuration } from '../config/duration.ts';
+import { formatDuration } from '../util/duration.ts';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { RegistryError } from '../registry/errors.ts';
 import type { Source } from '../registry/source.ts';
-import { formatUpstreamPolicy, type UpstreamPolicy } from './upstream-policy.ts';
+import { formatUpstreamPolicy, type UpstreamPolicy } from '../config/upstream-policy.ts';
 
 export interface WalkContext {
   sources: Source[];

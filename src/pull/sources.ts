@@ -3,9 +3,9 @@ import type { Root } from '../fs/root.ts';
 import type { Logger } from '../log/logger.ts';
 import { isLoopbackHost, sharesNodeNetwork, splitHostPort } from '../node/network-namespace.ts';
 import { tcpConnect } from '../node/tcp-connect.ts';
-import { hostOrigin, resolveRegistryHosts } from '../mirror/hosts-file.ts';
+import { hostOrigin, resolveRegistryHosts } from '../hosts/hosts-file.ts';
 import { Authorizer } from '../registry/auth/authorizer.ts';
-import type { CredentialStore } from '../registry/auth/credentials.ts';
+import type { CredentialStore } from './credentials.ts';
 import { connectTimeout, createDispatchers, loadTls, type Source } from '../registry/source.ts';
 
 /** `deadlineMs`: the whole of a bounded exchange (a token) within this (pull.stall_after). */

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { Agent, type Dispatcher } from 'undici';
 import { errorMessage } from '../errors.ts';
 import type { Root } from '../fs/root.ts';
-import type { RegistryHost } from '../mirror/hosts-file.ts';
+import type { RegistryHost } from '../hosts/hosts-file.ts';
 import { VERSION } from '../version.ts';
 import type { Authorizer } from './auth/authorizer.ts';
 import { RegistryError } from './errors.ts';

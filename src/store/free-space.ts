@@ -1,7 +1,7 @@
 /** Free space where the store lives, checked before a download starts. */
 import { statfs } from 'node:fs/promises';
 import { AgentError } from '../errors.ts';
-import { formatBytes } from '../config/units.ts';
+import { formatBytes } from '../util/units.ts';
 
 export async function ensureFreeSpace(dir: string, needed: number, margin: number): Promise<void> {
   const s = await statfs(dir);

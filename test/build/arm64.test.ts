@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { must, run } from '../helpers/proc.ts';
+import { must, run } from '../../testbed/proc.ts';
 import pkg from '../../package.json' with { type: 'json' };
 
 const ROOT = path.resolve(import.meta.dirname, '../..');

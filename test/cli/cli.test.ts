@@ -3,9 +3,9 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/cli/commands.ts';
-import { AGENT, runAgent } from '../helpers/agent.ts';
-import { run } from '../helpers/proc.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { AGENT, runAgent } from '../../testbed/agent.ts';
+import { run } from '../../testbed/proc.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 import pkg from '../../package.json' with { type: 'json' };
 
 describe('the single executable', () => {

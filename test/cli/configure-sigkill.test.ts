@@ -8,8 +8,8 @@ import path from 'node:path';
 import TOML from '@iarna/toml';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { AGENT, runAgent } from '../helpers/agent.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { AGENT, runAgent } from '../../testbed/agent.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 const OLD = {
   'etc/containerd/certs.d/_default/hosts.toml': 'server = "https://r.example"\n\n[host."https://cache.example"]\n  capabilities = ["pull"]\n',

@@ -4,9 +4,9 @@ import path from 'node:path';
 import TOML from '@iarna/toml';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { runAgent } from '../helpers/agent.ts';
-import { run } from '../helpers/proc.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { runAgent } from '../../testbed/agent.ts';
+import { run } from '../../testbed/proc.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 function nodeRoot(config: string, files: Record<string, string> = {}): string {
   const root = tempDir('ks-cfg-');

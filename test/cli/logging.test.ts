@@ -3,8 +3,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatPretty } from '../../src/log/pretty.ts';
-import { runAgent } from '../helpers/agent.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { runAgent } from '../../testbed/agent.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 describe('logs', () => {
   it('are JSON lines with level, time and msg when not on a terminal', async () => {

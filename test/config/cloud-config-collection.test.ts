@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { collectCloudConfig, hasValidHeader } from '../../src/config/cloud-config.ts';
 import { toPlain } from '../../src/config/yaml-tree.ts';
 import { Root } from '../../src/fs/root.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 function put(root: string, file: string, text: string | Buffer): string {
   const full = path.join(root, file);

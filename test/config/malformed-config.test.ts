@@ -6,9 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runAgent } from '../helpers/agent.ts';
-import { PASSWORDS } from '../helpers/secrets.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { runAgent } from '../../testbed/agent.ts';
+import { PASSWORDS } from '../../testbed/secrets.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 interface Case {
   name: string;

@@ -9,15 +9,15 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAgent } from '../helpers/agent.ts';
-import { startContainerd, type Containerd } from '../helpers/containerd.ts';
-import { buildImage, pushImage } from '../helpers/image.ts';
-import { createNode, type TestNode } from '../helpers/netns.ts';
-import { containerdMatrix } from '../helpers/peers.ts';
-import { must } from '../helpers/proc.ts';
-import { startRegistry, type Registry } from '../helpers/registry.ts';
-import { startSpegel, sumSamples, type Spegel } from '../helpers/spegel.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { runAgent } from '../../testbed/agent.ts';
+import { startContainerd, type Containerd } from '../../testbed/containerd.ts';
+import { buildImage, pushImage } from '../../testbed/image.ts';
+import { createNode, type TestNode } from '../../testbed/netns.ts';
+import { containerdMatrix } from '../../testbed/peers.ts';
+import { must } from '../../testbed/proc.ts';
+import { startRegistry, type Registry } from '../../testbed/registry.ts';
+import { startSpegel, sumSamples, type Spegel } from '../../testbed/spegel.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 const UPSTREAM = '127.0.0.1:5101';
 

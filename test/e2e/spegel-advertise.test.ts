@@ -11,16 +11,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAgent } from '../helpers/agent.ts';
-import { startContainerd, type Containerd } from '../helpers/containerd.ts';
-import { pushImage } from '../helpers/image.ts';
-import { writeKairosImage } from '../helpers/kairos-image.ts';
-import { containerdMatrix, defaultContainerd, peerVersion, type ContainerdBuild } from '../helpers/peers.ts';
-import { must, run, waitFor } from '../helpers/proc.ts';
-import { startRegistry, type Registry } from '../helpers/registry.ts';
-import { startSpegel, type Spegel } from '../helpers/spegel.ts';
-import { tempDir } from '../helpers/tmp.ts';
-import { createSiteNetwork, UPSTREAM_IP, type SiteHost, type SiteNetwork } from '../../bench/site/topology.ts';
+import { runAgent } from '../../testbed/agent.ts';
+import { startContainerd, type Containerd } from '../../testbed/containerd.ts';
+import { pushImage } from '../../testbed/image.ts';
+import { writeKairosImage } from '../../testbed/kairos-image.ts';
+import { containerdMatrix, defaultContainerd, peerVersion, type ContainerdBuild } from '../../testbed/peers.ts';
+import { must, run, waitFor } from '../../testbed/proc.ts';
+import { startRegistry, type Registry } from '../../testbed/registry.ts';
+import { startSpegel, type Spegel } from '../../testbed/spegel.ts';
+import { tempDir } from '../../testbed/tmp.ts';
+import { createSiteNetwork, UPSTREAM_IP, type SiteHost, type SiteNetwork } from '../../testbed/site/topology.ts';
 
 const UPSTREAM = `${UPSTREAM_IP}:5000`;
 const IMAGE = `${UPSTREAM}/kairos/advertise:v1`;

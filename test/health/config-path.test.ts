@@ -10,14 +10,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAgent } from '../helpers/agent.ts';
-import { startContainerd } from '../helpers/containerd.ts';
-import { startProxy, type Proxy } from '../helpers/fault-proxy.ts';
-import { buildImage, pushImage } from '../helpers/image.ts';
-import { startLoopbackRegistry, type LoopbackRegistry } from '../helpers/loopback-registry.ts';
-import { LOCAL, requireRoot } from '../helpers/netns.ts';
-import { containerdMatrix, type ContainerdBuild } from '../helpers/peers.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { runAgent } from '../../testbed/agent.ts';
+import { startContainerd } from '../../testbed/containerd.ts';
+import { startProxy, type Proxy } from '../../testbed/fault-proxy.ts';
+import { buildImage, pushImage } from '../../testbed/image.ts';
+import { startLoopbackRegistry, type LoopbackRegistry } from '../../testbed/loopback-registry.ts';
+import { LOCAL, requireRoot } from '../../testbed/netns.ts';
+import { containerdMatrix, type ContainerdBuild } from '../../testbed/peers.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 interface Variant {
   name: string;

@@ -7,12 +7,12 @@
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAgent } from '../helpers/agent.ts';
-import { makeCerts } from '../helpers/certs.ts';
-import { createNode, type TestNode } from '../helpers/netns.ts';
-import { startRegistry, type Registry } from '../helpers/registry.ts';
-import { PASSWORDS } from '../helpers/secrets.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { runAgent } from '../../testbed/agent.ts';
+import { makeCerts } from '../../testbed/certs.ts';
+import { createNode, type TestNode } from '../../testbed/netns.ts';
+import { startRegistry, type Registry } from '../../testbed/registry.ts';
+import { PASSWORDS } from '../../testbed/secrets.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 const AGENT_DIR = '/var/lib/rancher/k3s/agent';
 const HOSTS = `${AGENT_DIR}/etc/containerd/certs.d/_default/hosts.toml`;

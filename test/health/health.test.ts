@@ -7,14 +7,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAgent } from '../helpers/agent.ts';
-import { createNode, type TestNode } from '../helpers/netns.ts';
-import { startContainerd, type Containerd } from '../helpers/containerd.ts';
-import { peerVersion } from '../helpers/peers.ts';
-import { waitFor, type Daemon } from '../helpers/proc.ts';
-import { startSpegel, type Spegel } from '../helpers/spegel.ts';
-import { startRegistry, type Registry } from '../helpers/registry.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { runAgent } from '../../testbed/agent.ts';
+import { createNode, type TestNode } from '../../testbed/netns.ts';
+import { startContainerd, type Containerd } from '../../testbed/containerd.ts';
+import { peerVersion } from '../../testbed/peers.ts';
+import { waitFor, type Daemon } from '../../testbed/proc.ts';
+import { startSpegel, type Spegel } from '../../testbed/spegel.ts';
+import { startRegistry, type Registry } from '../../testbed/registry.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 
 interface HealthJson {

@@ -1,6 +1,6 @@
 /**
  * The bundle and its stage file, taken by the real kairos-agent of each pinned version on a
- * node root (test/helpers/kairos-node.ts): `install-bundle run://` from a loopback registry
+ * node root (testbed/kairos-node.ts): `install-bundle run://` from a loopback registry
  * (twice: the second run changes nothing), then `run-stage` for every stage the stage file
  * declares, which runs the launcher the bundle installed: the network stage writes the
  * node's hosts.toml with its IP, and a failing step is logged at error level.
@@ -9,12 +9,12 @@ import { lstatSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KairosNode } from '../helpers/kairos-node.ts';
-import { startLoopbackRegistry, type LoopbackRegistry } from '../helpers/loopback-registry.ts';
-import { VERSION } from '../helpers/package.ts';
-import { kairosAgents } from '../helpers/peers.ts';
-import { must } from '../helpers/proc.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { KairosNode } from '../../testbed/kairos-node.ts';
+import { startLoopbackRegistry, type LoopbackRegistry } from '../../testbed/loopback-registry.ts';
+import { VERSION } from '../../testbed/package.ts';
+import { kairosAgents } from '../../testbed/peers.ts';
+import { must } from '../../testbed/proc.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const STAGE_FILE = path.join(ROOT, 'stages/kairos-spegel.yaml');

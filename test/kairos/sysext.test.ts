@@ -9,11 +9,11 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, lstatSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { KairosNode } from '../helpers/kairos-node.ts';
-import { DIST, sysextImage } from '../helpers/package.ts';
-import { kairosAgents } from '../helpers/peers.ts';
-import { must } from '../helpers/proc.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { KairosNode } from '../../testbed/kairos-node.ts';
+import { DIST, sysextImage } from '../../testbed/package.ts';
+import { kairosAgents } from '../../testbed/peers.ts';
+import { must } from '../../testbed/proc.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 

@@ -1,6 +1,6 @@
 /**
  * A real upgrade by the real kairos-agent of each pinned version, on a disposable disk
- * (test/helpers/kairos-install.ts): `kairos-spegel upgrade IMAGE` runs on a node root booted
+ * (testbed/kairos-install.ts): `kairos-spegel upgrade IMAGE` runs on a node root booted
  * from COS_ACTIVE, with the environment a Kairos operator NodeOp pod leaves after `chroot
  * /host` (KUBERNETES_SERVICE_HOST, HOST_DIR=/host). It stages the image from a loopback
  * registry and hands the rootfs to kairos-agent, which writes a new cOS/active.img and keeps
@@ -9,13 +9,13 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pushImage } from '../helpers/image.ts';
-import { ACTIVE_CMDLINE, installKairosNode, type InstalledNode } from '../helpers/kairos-install.ts';
-import { startLoopbackRegistry, type LoopbackRegistry } from '../helpers/loopback-registry.ts';
-import { kairosAgents } from '../helpers/peers.ts';
-import { run } from '../helpers/proc.ts';
-import { rawTar, writeImage, type RawEntry } from '../helpers/oci-layout.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { pushImage } from '../../testbed/image.ts';
+import { ACTIVE_CMDLINE, installKairosNode, type InstalledNode } from '../../testbed/kairos-install.ts';
+import { startLoopbackRegistry, type LoopbackRegistry } from '../../testbed/loopback-registry.ts';
+import { kairosAgents } from '../../testbed/peers.ts';
+import { run } from '../../testbed/proc.ts';
+import { rawTar, writeImage, type RawEntry } from '../../testbed/oci-layout.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 const release = (v: string) => `KAIROS_ID="kairos"\nKAIROS_NAME="kairos-core-debian-12"\nKAIROS_VERSION="${v}"\nKAIROS_SOFTWARE_VERSION_PREFIX="k3s"\nKAIROS_SOFTWARE_VERSION="v1.33.4+k3s1"\n`;
 /** What a NodeOp job pod has in its environment, and keeps through `chroot /host`. */

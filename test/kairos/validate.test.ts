@@ -8,9 +8,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { kairosAgents } from '../helpers/peers.ts';
-import { run } from '../helpers/proc.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { kairosAgents } from '../../testbed/peers.ts';
+import { run } from '../../testbed/proc.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 const README = path.resolve(import.meta.dirname, '../../README.md');
 const BASE_USERS = [{ name: 'kairos', passwd: 'kairos', groups: ['admin'] }];

@@ -6,7 +6,7 @@ import { findTraps, inspectContainerdConfig } from '../../src/mirror/containerd-
 import type { ContainerdVersion } from '../../src/node/containerd-version.ts';
 import { layoutFor } from '../../src/mirror/layout.ts';
 import { Root } from '../../src/fs/root.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 import { validateAgentBlock } from '../../src/config/load.ts';
 
 const DEFAULTS = validateAgentBlock({ kind: 'map', entries: new Map(), loc: { file: 'defaults' } }).containerd;

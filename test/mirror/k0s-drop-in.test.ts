@@ -11,10 +11,10 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import path from 'node:path';
 import TOML from '@iarna/toml';
 import { describe, expect, it } from 'vitest';
-import { runAgent } from '../helpers/agent.ts';
-import { containerdMatrix, defaultContainerd } from '../helpers/peers.ts';
-import { must } from '../helpers/proc.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { runAgent } from '../../testbed/agent.ts';
+import { containerdMatrix, defaultContainerd } from '../../testbed/peers.ts';
+import { must } from '../../testbed/proc.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 const DROP_IN = 'etc/k0s/containerd.d/spegel.toml';
 

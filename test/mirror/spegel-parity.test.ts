@@ -9,10 +9,10 @@ import path from 'node:path';
 import TOML from '@iarna/toml';
 import { parse as parseYaml } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runAgent } from '../helpers/agent.ts';
-import { peerBinary, peerVersion } from '../helpers/peers.ts';
-import { must } from '../helpers/proc.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { runAgent } from '../../testbed/agent.ts';
+import { peerBinary, peerVersion } from '../../testbed/peers.ts';
+import { must } from '../../testbed/proc.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 const NODE_IP = '10.0.0.5';
 

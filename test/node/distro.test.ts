@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { detectDistro } from '../../src/node/distro.ts';
 import { Root } from '../../src/fs/root.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 function rootWith(...files: string[]): Root {
   const dir = tempDir();

@@ -3,8 +3,8 @@ import type { NetworkInterfaceInfo } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { detectNodeIp, pickNodeIp } from '../../src/node/node-ip.ts';
 import { parseIpv4Routes, parseIpv6Routes, type DefaultRoute } from '../../src/node/routes.ts';
-import { runAgent } from '../helpers/agent.ts';
-import { createNode, type TestNode } from '../helpers/netns.ts';
+import { runAgent } from '../../testbed/agent.ts';
+import { createNode, type TestNode } from '../../testbed/netns.ts';
 
 const V4_ROUTES = `Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
 eth1\t00000000\t0101A8C0\t0003\t0\t0\t200\t00000000\t0\t0\t0

@@ -11,12 +11,12 @@ import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNode, type TestNode } from '../helpers/netns.ts';
-import { bundleLayout, extractBundle, ociImages, runBundle, runWritableOnly, VERSION } from '../helpers/package.ts';
-import { must } from '../helpers/proc.ts';
-import { startRegistry, type Registry } from '../helpers/registry.ts';
-import { listFiles } from '../helpers/files.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { createNode, type TestNode } from '../../testbed/netns.ts';
+import { bundleLayout, extractBundle, ociImages, runBundle, runWritableOnly, VERSION } from '../../testbed/package.ts';
+import { must } from '../../testbed/proc.ts';
+import { startRegistry, type Registry } from '../../testbed/registry.ts';
+import { listFiles } from '../../testbed/files.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const STAGE_FILE = readFileSync(path.join(ROOT, 'stages/kairos-spegel.yaml'), 'utf8');

@@ -12,11 +12,11 @@
 import { closeSync, copyFileSync, lstatSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { requireRoot } from '../helpers/netns.ts';
-import { bundleLayout, extractBundle, runBundle, sysextImage, VERSION, type NodeArch } from '../helpers/package.ts';
-import { must, run } from '../helpers/proc.ts';
-import { listFiles } from '../helpers/files.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { requireRoot } from '../../testbed/netns.ts';
+import { bundleLayout, extractBundle, runBundle, sysextImage, VERSION, type NodeArch } from '../../testbed/package.ts';
+import { must, run } from '../../testbed/proc.ts';
+import { listFiles } from '../../testbed/files.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 const EM_X86_64 = 62;
 const EM_AARCH64 = 183;

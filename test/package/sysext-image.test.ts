@@ -10,12 +10,12 @@
 import { copyFileSync, linkSync, lstatSync, mkdirSync, readFileSync, readlinkSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readGpt } from '../helpers/gpt.ts';
-import { requireRoot } from '../helpers/netns.ts';
-import { sysextImage, SYSTEMD_ARCH, VERSION, type NodeArch } from '../helpers/package.ts';
-import { must, run } from '../helpers/proc.ts';
-import { listFiles } from '../helpers/files.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { readGpt } from '../../testbed/gpt.ts';
+import { requireRoot } from '../../testbed/netns.ts';
+import { sysextImage, SYSTEMD_ARCH, VERSION, type NodeArch } from '../../testbed/package.ts';
+import { must, run } from '../../testbed/proc.ts';
+import { listFiles } from '../../testbed/files.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 const ARCHES: NodeArch[] = ['amd64', 'arm64'];
 

@@ -11,10 +11,10 @@ import { cpSync, lstatSync, mkdirSync, readFileSync, readlinkSync, readdirSync, 
 import path from 'node:path';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { requireRoot } from '../helpers/netns.ts';
-import { sysextImage } from '../helpers/package.ts';
-import { must, run } from '../helpers/proc.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { requireRoot } from '../../testbed/netns.ts';
+import { sysextImage } from '../../testbed/package.ts';
+import { must, run } from '../../testbed/proc.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 const RUNTIMES = ['k3s.service', 'k3s-agent.service', 'k0scontroller.service', 'k0sworker.service', 'containerd.service'];
 const UNITS = 'usr/lib/systemd/system';

@@ -7,13 +7,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startProxy, type Proxy } from '../helpers/fault-proxy.ts';
-import { buildImage, pushImage } from '../helpers/image.ts';
-import { startLoopbackRegistry, type LoopbackRegistry } from '../helpers/loopback-registry.ts';
-import { PullBed } from '../helpers/pull-bed.ts';
-import { startTokenServer, type TokenServer } from '../helpers/token-server.ts';
-import { PASSWORDS } from '../helpers/secrets.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { startProxy, type Proxy } from '../../testbed/fault-proxy.ts';
+import { buildImage, pushImage } from '../../testbed/image.ts';
+import { startLoopbackRegistry, type LoopbackRegistry } from '../../testbed/loopback-registry.ts';
+import { PullBed } from '../../testbed/pull-bed.ts';
+import { startTokenServer, type TokenServer } from '../../testbed/token-server.ts';
+import { PASSWORDS } from '../../testbed/secrets.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 const PASSWORD = PASSWORDS.registry;
 const dir = tempDir('ks-auth-');

@@ -4,13 +4,13 @@
  * which source served what.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LoopbackRegistry } from '../helpers/loopback-registry.ts';
-import { startProxiedImage, type ProxiedImage } from '../helpers/proxied-image.ts';
-import { spegelNotFound, type Proxy, type ProxiedRequest } from '../helpers/fault-proxy.ts';
-import { freePort } from '../helpers/ports.ts';
-import { must } from '../helpers/proc.ts';
-import { PullBed } from '../helpers/pull-bed.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import type { LoopbackRegistry } from '../../testbed/loopback-registry.ts';
+import { startProxiedImage, type ProxiedImage } from '../../testbed/proxied-image.ts';
+import { spegelNotFound, type Proxy, type ProxiedRequest } from '../../testbed/fault-proxy.ts';
+import { freePort } from '../../testbed/ports.ts';
+import { must } from '../../testbed/proc.ts';
+import { PullBed } from '../../testbed/pull-bed.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 const MiB = 1024 * 1024;
 const STALL_AFTER_S = 2;

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nativeAddon } from '../../src/native/addon.ts';
 import { fileHash } from '../../src/pull/file-hash.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const addon = nativeAddon(tempDir('ks-addon-'));

@@ -5,12 +5,12 @@
  * server in hosts.toml.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAgent } from '../helpers/agent.ts';
-import { buildBuildxIndex, buildImage, buildMultiArchImage, pushImage } from '../helpers/image.ts';
-import { startLoopbackRegistry, type LoopbackRegistry } from '../helpers/loopback-registry.ts';
-import { startProxy, type Proxy } from '../helpers/fault-proxy.ts';
-import { PullBed } from '../helpers/pull-bed.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { runAgent } from '../../testbed/agent.ts';
+import { buildBuildxIndex, buildImage, buildMultiArchImage, pushImage } from '../../testbed/image.ts';
+import { startLoopbackRegistry, type LoopbackRegistry } from '../../testbed/loopback-registry.ts';
+import { startProxy, type Proxy } from '../../testbed/fault-proxy.ts';
+import { PullBed } from '../../testbed/pull-bed.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 

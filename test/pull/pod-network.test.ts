@@ -8,12 +8,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAgent } from '../helpers/agent.ts';
-import { buildImage, pushImage } from '../helpers/image.ts';
-import { startLoopbackRegistry, type LoopbackRegistry } from '../helpers/loopback-registry.ts';
-import { createNode, type TestNode } from '../helpers/netns.ts';
-import { startRegistry, type Registry } from '../helpers/registry.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { runAgent } from '../../testbed/agent.ts';
+import { buildImage, pushImage } from '../../testbed/image.ts';
+import { startLoopbackRegistry, type LoopbackRegistry } from '../../testbed/loopback-registry.ts';
+import { createNode, type TestNode } from '../../testbed/netns.ts';
+import { startRegistry, type Registry } from '../../testbed/registry.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 const WARNING = /mirror on loopback does not answer, and this process may not be in the node.s network namespace/;
 

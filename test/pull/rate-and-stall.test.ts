@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { RateLimiter } from '../../src/pull/rate-limiter.ts';
 import { StallWatch } from '../../src/pull/stall-watch.ts';
-import { parseByteRate, parseByteSize } from '../../src/config/units.ts';
+import { parseByteRate, parseByteSize } from '../../src/util/units.ts';
 
 describe('RateLimiter', () => {
   it('holds concurrent takers to the rate, within 5%', async () => {

@@ -7,13 +7,13 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT } from '../helpers/agent.ts';
-import { startProxy, type Proxy } from '../helpers/fault-proxy.ts';
-import { buildImage, pushImage } from '../helpers/image.ts';
-import { startLoopbackRegistry, type LoopbackRegistry } from '../helpers/loopback-registry.ts';
-import { must } from '../helpers/proc.ts';
-import { PullBed } from '../helpers/pull-bed.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { AGENT } from '../../testbed/agent.ts';
+import { startProxy, type Proxy } from '../../testbed/fault-proxy.ts';
+import { buildImage, pushImage } from '../../testbed/image.ts';
+import { startLoopbackRegistry, type LoopbackRegistry } from '../../testbed/loopback-registry.ts';
+import { must } from '../../testbed/proc.ts';
+import { PullBed } from '../../testbed/pull-bed.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 const MB = 1_000_000;
 

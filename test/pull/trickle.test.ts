@@ -9,8 +9,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PullBed } from '../helpers/pull-bed.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { PullBed } from '../../testbed/pull-bed.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 describe('a source that trickles a manifest', () => {
   const dir = tempDir('ks-trickle-');

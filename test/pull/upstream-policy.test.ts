@@ -5,13 +5,13 @@
  * upstream rate, and progress is logged while it runs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spegelNotFound, type Proxy } from '../helpers/fault-proxy.ts';
-import type { LoopbackRegistry } from '../helpers/loopback-registry.ts';
-import { startProxiedImage, type ProxiedImage } from '../helpers/proxied-image.ts';
-import { run } from '../helpers/proc.ts';
-import { PullBed } from '../helpers/pull-bed.ts';
-import { AGENT } from '../helpers/agent.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { spegelNotFound, type Proxy } from '../../testbed/fault-proxy.ts';
+import type { LoopbackRegistry } from '../../testbed/loopback-registry.ts';
+import { startProxiedImage, type ProxiedImage } from '../../testbed/proxied-image.ts';
+import { run } from '../../testbed/proc.ts';
+import { PullBed } from '../../testbed/pull-bed.ts';
+import { AGENT } from '../../testbed/agent.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 const MiB = 1024 * 1024;
 

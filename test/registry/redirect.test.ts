@@ -11,11 +11,11 @@ import { createServer as createHttps } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RegistryHost } from '../../src/mirror/hosts-file.ts';
+import type { RegistryHost } from '../../src/hosts/hosts-file.ts';
 import { blobGet } from '../../src/registry/blob-get.ts';
 import { createDispatchers, send, type Source, type TlsOptions } from '../../src/registry/source.ts';
-import { makeCerts, type TestCerts } from '../helpers/certs.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { makeCerts, type TestCerts } from '../../testbed/certs.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 const BODY = Buffer.from('the blob');
 

@@ -7,11 +7,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../helpers/proc.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { run } from '../../testbed/proc.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 import { SCENARIOS, type ScenarioName, type ScenarioResult } from '../../bench/site/scenarios.ts';
 import { runSite, type SiteReport } from '../../bench/site/site.ts';
-import { leftoverNamespaces } from '../../bench/site/topology.ts';
+import { leftoverNamespaces } from '../../testbed/site/topology.ts';
 
 const PREFIX = `kst${process.pid}-`;
 const BENCH = path.resolve(import.meta.dirname, '../../bench/site.ts');

@@ -8,13 +8,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT } from '../helpers/agent.ts';
-import { buildImage, pushImage } from '../helpers/image.ts';
-import { startLoopbackRegistry, type LoopbackRegistry } from '../helpers/loopback-registry.ts';
-import { requireRoot } from '../helpers/netns.ts';
-import { run } from '../helpers/proc.ts';
-import { PullBed } from '../helpers/pull-bed.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { AGENT } from '../../testbed/agent.ts';
+import { buildImage, pushImage } from '../../testbed/image.ts';
+import { startLoopbackRegistry, type LoopbackRegistry } from '../../testbed/loopback-registry.ts';
+import { requireRoot } from '../../testbed/netns.ts';
+import { run } from '../../testbed/proc.ts';
+import { PullBed } from '../../testbed/pull-bed.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 describe('a full disk', () => {
   const dir = tempDir('ks-full-');

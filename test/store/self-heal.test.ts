@@ -8,12 +8,12 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AGENT, runAgent } from '../helpers/agent.ts';
-import { buildImage, pushImage } from '../helpers/image.ts';
-import { mirroredRegistry } from '../helpers/mirrored-registry.ts';
-import { waitFor } from '../helpers/proc.ts';
-import { PullBed } from '../helpers/pull-bed.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { AGENT, runAgent } from '../../testbed/agent.ts';
+import { buildImage, pushImage } from '../../testbed/image.ts';
+import { mirroredRegistry } from '../../testbed/mirrored-registry.ts';
+import { waitFor } from '../../testbed/proc.ts';
+import { PullBed } from '../../testbed/pull-bed.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 /** Flips one bit in the middle of `file`; its size stays. */
 function flipBit(file: string): void {

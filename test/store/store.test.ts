@@ -7,13 +7,13 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AGENT, runAgent } from '../helpers/agent.ts';
-import { buildImage, pushImage } from '../helpers/image.ts';
-import { mirroredRegistry } from '../helpers/mirrored-registry.ts';
-import { requireRoot } from '../helpers/netns.ts';
-import { must, run, waitFor } from '../helpers/proc.ts';
-import { PullBed } from '../helpers/pull-bed.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { AGENT, runAgent } from '../../testbed/agent.ts';
+import { buildImage, pushImage } from '../../testbed/image.ts';
+import { mirroredRegistry } from '../../testbed/mirrored-registry.ts';
+import { requireRoot } from '../../testbed/netns.ts';
+import { must, run, waitFor } from '../../testbed/proc.ts';
+import { PullBed } from '../../testbed/pull-bed.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 describe('the image store', () => {
   const dir = tempDir('ks-store-');

@@ -7,8 +7,8 @@
  * needs `..` in an entry name or a hard link target, and a refused upgrade image is safer
  * than a guessed one. Those cases say so (`differs`).
  */
-import { all, describeLayerCases, fileValue, notExists, notSameInode, sameInode, isDir, type Check, type LayerCase } from '../helpers/layer-cases.ts';
-import { rawTar, type RawEntry } from '../helpers/oci-layout.ts';
+import { all, describeLayerCases, fileValue, notExists, notSameInode, sameInode, isDir, type Check, type LayerCase } from '../../testbed/layer-cases.ts';
+import { rawTar, type RawEntry } from '../../testbed/oci-layout.ts';
 
 // tartest / fstest, as entries: Symlink(target, name), Link(target, name).
 const dir = (name: string, mode = 0o755): RawEntry => ({ name, type: 'dir', mode });

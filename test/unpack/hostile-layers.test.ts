@@ -11,9 +11,9 @@ import { listImages } from '../../src/store/images.ts';
 import { OciStore } from '../../src/store/oci-store.ts';
 import { TransferStats } from '../../src/store/transfer-stats.ts';
 import { unpackImage } from '../../src/unpack/unpack-image.ts';
-import { paxRecord, rawTar, sealHeader, writeImage, type LayerSpec, type RawEntry } from '../helpers/oci-layout.ts';
-import { must } from '../helpers/proc.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { paxRecord, rawTar, sealHeader, writeImage, type LayerSpec, type RawEntry } from '../../testbed/oci-layout.ts';
+import { must } from '../../testbed/proc.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 const log = createLogger({ level: 'silent', fd: 2, pretty: false });
 const base: RawEntry[] = [

@@ -43,8 +43,8 @@ import { lstatSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { expect } from 'vitest';
-import { all, describeLayerCases, exists, fileValue, isFile, notExists, perm, sameInode, symlinkTo, type LayerCase } from '../helpers/layer-cases.ts';
-import { paxRecord, rawTar, sealHeader, type RawEntry } from '../helpers/oci-layout.ts';
+import { all, describeLayerCases, exists, fileValue, isFile, notExists, perm, sameInode, symlinkTo, type LayerCase } from '../../testbed/layer-cases.ts';
+import { paxRecord, rawTar, sealHeader, type RawEntry } from '../../testbed/oci-layout.ts';
 
 const at = (r: string, p: string) => path.join(r, p);
 

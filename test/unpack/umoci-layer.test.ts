@@ -26,8 +26,8 @@
 import { lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
-import { all, describeLayerCases, exists, fileValue, isDir, notExists, type Check, type LayerCase } from '../helpers/layer-cases.ts';
-import { rawTar, type RawEntry } from '../helpers/oci-layout.ts';
+import { all, describeLayerCases, exists, fileValue, isDir, notExists, type Check, type LayerCase } from '../../testbed/layer-cases.ts';
+import { rawTar, type RawEntry } from '../../testbed/oci-layout.ts';
 
 const at = (r: string, p: string) => path.join(r, p);
 

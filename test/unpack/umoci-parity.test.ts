@@ -13,11 +13,11 @@ import { listImages } from '../../src/store/images.ts';
 import { OciStore } from '../../src/store/oci-store.ts';
 import { TransferStats } from '../../src/store/transfer-stats.ts';
 import { unpackImage } from '../../src/unpack/unpack-image.ts';
-import { requireRoot } from '../helpers/netns.ts';
-import { tarDir, writeImage, type Compression } from '../helpers/oci-layout.ts';
-import { must } from '../helpers/proc.ts';
-import { describeTree, hardlinkGroups } from '../helpers/tree.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { requireRoot } from '../../testbed/netns.ts';
+import { tarDir, writeImage, type Compression } from '../../testbed/oci-layout.ts';
+import { must } from '../../testbed/proc.ts';
+import { describeTree, hardlinkGroups } from '../../testbed/tree.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 const CAP_NET_RAW_AND_SETFCAP = '0x0100000200200080000000000000000000000000'; // has a byte >= 0x80
 const log = createLogger({ level: 'silent', fd: 2, pretty: false });

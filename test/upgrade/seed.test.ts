@@ -9,18 +9,18 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAgent } from '../helpers/agent.ts';
-import { startContainerd, type Containerd } from '../helpers/containerd.ts';
-import { startProxy } from '../helpers/fault-proxy.ts';
-import { buildBuildxIndex, pushImage } from '../helpers/image.ts';
-import { writeKairosImage } from '../helpers/kairos-image.ts';
-import { startLoopbackRegistry, type LoopbackRegistry } from '../helpers/loopback-registry.ts';
-import { LOCAL, requireRoot } from '../helpers/netns.ts';
-import { containerdMatrix } from '../helpers/peers.ts';
-import { freePort } from '../helpers/ports.ts';
-import { must, waitFor } from '../helpers/proc.ts';
-import { startSpegel } from '../helpers/spegel.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { runAgent } from '../../testbed/agent.ts';
+import { startContainerd, type Containerd } from '../../testbed/containerd.ts';
+import { startProxy } from '../../testbed/fault-proxy.ts';
+import { buildBuildxIndex, pushImage } from '../../testbed/image.ts';
+import { writeKairosImage } from '../../testbed/kairos-image.ts';
+import { startLoopbackRegistry, type LoopbackRegistry } from '../../testbed/loopback-registry.ts';
+import { LOCAL, requireRoot } from '../../testbed/netns.ts';
+import { containerdMatrix } from '../../testbed/peers.ts';
+import { freePort } from '../../testbed/ports.ts';
+import { must, waitFor } from '../../testbed/proc.ts';
+import { startSpegel } from '../../testbed/spegel.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
 interface ContentRow {
   digest: string;

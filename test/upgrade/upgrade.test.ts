@@ -1,25 +1,25 @@
 /**
  * `upgrade` end to end through the binary, with a real registry and the real kairos-agent
  * (the newest pinned) on an installed node with a disposable disk
- * (test/helpers/kairos-install.ts): what it records, "up to date" without touching the disk,
+ * (testbed/kairos-install.ts): what it records, "up to date" without touching the disk,
  * refusals, --recovery and --reboot, offline upgrades from a prepulled image, and kill -9
- * during unpack. Where kairos-agent must fail, test/fixtures/kairos-agent-fault takes its place.
+ * during unpack. Where kairos-agent must fail, testbed/fixtures/kairos-agent-fault takes its place.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { pushImage } from '../helpers/image.ts';
-import { installKairosNode, type InstalledNode } from '../helpers/kairos-install.ts';
-import { startLoopbackRegistry, type LoopbackRegistry } from '../helpers/loopback-registry.ts';
-import { requireRoot } from '../helpers/netns.ts';
-import { defaultKairosAgent } from '../helpers/peers.ts';
-import { rawTar, writeImage, type RawEntry } from '../helpers/oci-layout.ts';
-import { must, run, waitFor } from '../helpers/proc.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { pushImage } from '../../testbed/image.ts';
+import { installKairosNode, type InstalledNode } from '../../testbed/kairos-install.ts';
+import { startLoopbackRegistry, type LoopbackRegistry } from '../../testbed/loopback-registry.ts';
+import { requireRoot } from '../../testbed/netns.ts';
+import { defaultKairosAgent } from '../../testbed/peers.ts';
+import { rawTar, writeImage, type RawEntry } from '../../testbed/oci-layout.ts';
+import { must, run, waitFor } from '../../testbed/proc.ts';
+import { tempDir } from '../../testbed/tmp.ts';
 
-const FAULT = path.resolve(import.meta.dirname, '../fixtures/kairos-agent-fault');
+const FAULT = path.resolve(import.meta.dirname, '../../testbed/fixtures/kairos-agent-fault');
 const release = (v: string) => `KAIROS_ID="kairos"\nKAIROS_VERSION="${v}"\nKAIROS_SOFTWARE_VERSION_PREFIX="k3s"\nKAIROS_SOFTWARE_VERSION="v1.33.4+k3s1"\n`;
 const STATE = '/usr/local/kairos-spegel/state.json';
 const STAGING = '/usr/local/kairos-spegel/staging';

@@ -8,7 +8,7 @@ import { containerdVersion } from '../../node/containerd-version.ts';
 import { detectNodeIp, type NodeIp } from '../../node/node-ip.ts';
 import { unifiedDiff } from '../../util/unified-diff.ts';
 import type { CommandRun } from '../command.ts';
-import { loadNodeContext } from '../../node/context.ts';
+import { loadNodeContext } from '../../app/node-context.ts';
 
 const STAGES = ['boot', 'network', 'reconcile'] as const;
 type Action = 'created' | 'updated' | 'unchanged';

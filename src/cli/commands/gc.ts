@@ -1,9 +1,9 @@
 /** `kairos-spegel gc [--keep N] [--dry-run]`: keep the N most recent images, free the rest (blobs and staged root filesystems). */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { formatBytes } from '../../config/units.ts';
+import { formatBytes } from '../../util/units.ts';
 import { EXIT_OK, UsageError } from '../../errors.ts';
-import { loadNodeContext } from '../../node/context.ts';
+import { loadNodeContext } from '../../app/node-context.ts';
 import { collectGarbage } from '../../store/gc.ts';
 import { addonDir, nativeAddon } from '../../native/addon.ts';
 import { acquireLock, type Lock } from '../../store/lock.ts';

@@ -1,11 +1,11 @@
 /** `kairos-spegel health [--wait DURATION]`: one check, or polling until healthy. */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { formatDuration, parseDuration } from '../../config/duration.ts';
+import { formatDuration, parseDuration } from '../../util/duration.ts';
 import { UsageError } from '../../errors.ts';
-import { checkHealth, type HealthReport } from '../../health/check.ts';
+import { checkHealth, type HealthReport } from '../../app/health.ts';
 import type { EndpointProbe } from '../../health/probe.ts';
 import type { CommandRun } from '../command.ts';
-import { loadNodeContext } from '../../node/context.ts';
+import { loadNodeContext } from '../../app/node-context.ts';
 import { table } from '../output.ts';
 
 const POLL_MS = 1000;

@@ -1,7 +1,7 @@
 /** `kairos-spegel images`: what the store holds. */
-import { formatBytes } from '../../config/units.ts';
+import { formatBytes } from '../../util/units.ts';
 import { EXIT_FAILURE, EXIT_OK } from '../../errors.ts';
-import { loadNodeContext } from '../../node/context.ts';
+import { loadNodeContext } from '../../app/node-context.ts';
 import { readStoredImages } from '../../store/images.ts';
 import type { CommandRun } from '../command.ts';
 import { table } from '../output.ts';

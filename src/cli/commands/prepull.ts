@@ -1,17 +1,17 @@
 /** `kairos-spegel prepull IMAGE`: the image into the node's store, from peers first; then seeded, and staged on request. */
 import type { AgentConfig } from '../../config/agent-config.ts';
-import { formatBytes } from '../../config/units.ts';
+import { formatBytes } from '../../util/units.ts';
 import { EXIT_FAILURE, EXIT_OK, UsageError, errorMessage } from '../../errors.ts';
-import { loadNodeContext } from '../../node/context.ts';
+import { loadNodeContext } from '../../app/node-context.ts';
 import { prepull, type PrepullResult } from '../../pull/prepull.ts';
-import { parseUpstreamPolicy, type UpstreamPolicy } from '../../pull/upstream-policy.ts';
+import { parseUpstreamPolicy, type UpstreamPolicy } from '../../config/upstream-policy.ts';
 import { formatPlatform, hostPlatform, parsePlatform, type Platform } from '../../registry/manifest.ts';
 import { parseImageRef, type ImageRef } from '../../registry/reference.ts';
 import { listImages } from '../../store/images.ts';
 import { OciStore } from '../../store/oci-store.ts';
 import { TransferStats } from '../../store/transfer-stats.ts';
-import { Seeding } from '../../upgrade/seed.ts';
-import { unpackStored } from '../../upgrade/stage-image.ts';
+import { Seeding } from '../../seed/seed.ts';
+import { unpackStored } from '../../app/stage-image.ts';
 import type { CommandContext, CommandRun } from '../command.ts';
 import { interruptible } from '../interrupt.ts';
 

@@ -1,12 +1,12 @@
 /** `kairos-spegel status`: what is stored, staged, seeded and applied, and the WAN bytes peers saved. */
-import { formatBytes } from '../../config/units.ts';
+import { formatBytes } from '../../util/units.ts';
 import { EXIT_OK } from '../../errors.ts';
-import { loadNodeContext } from '../../node/context.ts';
+import { loadNodeContext } from '../../app/node-context.ts';
 import { readStoredImages } from '../../store/images.ts';
 import { listStaged } from '../../unpack/staging.ts';
 import { readKairosVersion } from '../../upgrade/kairos-release.ts';
-import { stagingBase } from '../../upgrade/stage-image.ts';
-import { readState } from '../../upgrade/state.ts';
+import { stagingBase } from '../../app/stage-image.ts';
+import { readState } from '../../store/node-state.ts';
 import type { CommandRun } from '../command.ts';
 import { table } from '../output.ts';
 

@@ -5,9 +5,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
-import { formatDuration } from '../../config/duration.ts';
+import { formatDuration } from '../../util/duration.ts';
 import { AgentError, EXIT_OK, errorMessage } from '../../errors.ts';
-import { loadNodeContext } from '../../node/context.ts';
+import { loadNodeContext } from '../../app/node-context.ts';
 import { addonDir, nativeAddon } from '../../native/addon.ts';
 import { acquireLock, type LockWait } from '../../store/lock.ts';
 import { removeStaging } from '../../unpack/staging.ts';
@@ -15,9 +15,9 @@ import { readKairosVersion } from '../../upgrade/kairos-release.ts';
 import { kairosAgentArgs, runKairosAgent } from '../../upgrade/run-kairos-agent.ts';
 import { formatPlatform } from '../../registry/manifest.ts';
 import { OciStore } from '../../store/oci-store.ts';
-import { Seeding } from '../../upgrade/seed.ts';
-import { stageImage, type Staged } from '../../upgrade/stage-image.ts';
-import { readState, updateState } from '../../upgrade/state.ts';
+import { Seeding } from '../../seed/seed.ts';
+import { stageImage, type Staged } from '../../app/stage-image.ts';
+import { readState, updateState } from '../../store/node-state.ts';
 import type { CommandRun } from '../command.ts';
 import { interruptible } from '../interrupt.ts';
 import { pullRequest } from './prepull.ts';

@@ -9,7 +9,7 @@ import { formatLocation } from '../errors.ts';
 import type { Root } from '../fs/root.ts';
 import type { Logger } from '../log/logger.ts';
 import { layoutFor, type Layout } from '../mirror/layout.ts';
-import { detectDistro, type DetectedDistro } from './distro.ts';
+import { detectDistro, type DetectedDistro } from '../node/distro.ts';
 
 export interface NodeContext {
   config: LoadedConfig;

@@ -5,7 +5,7 @@ import { run, type RunResult } from './proc.ts';
 import { leakedSecrets } from './secrets.ts';
 import type { TestNode } from './netns.ts';
 
-export const AGENT = path.resolve(import.meta.dirname, '../../dist/kairos-spegel');
+export const AGENT = path.resolve(import.meta.dirname, '../dist/kairos-spegel');
 
 export function agentBuilt(): string {
   if (!existsSync(AGENT)) throw new Error(`${AGENT} is missing: run 'npm run build' first (npm test does)`);

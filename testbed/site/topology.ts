@@ -8,8 +8,8 @@
  * per node in the router's forward path (WAN bytes for that node), and the bridge port
  * of each node (every byte the node received).
  */
-import { run, must } from '../../test/helpers/proc.ts';
-import type { TestNode } from '../../test/helpers/netns.ts';
+import { run, must } from '../proc.ts';
+import type { TestNode } from '../netns.ts';
 
 export const LAN_GATEWAY = '10.90.0.1';
 export const UPSTREAM_IP = '10.91.0.2';

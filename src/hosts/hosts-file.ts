@@ -9,7 +9,7 @@ import path from 'node:path';
 import { ConfigError, errnoCode } from '../errors.ts';
 import { readTextFile } from '../fs/read-text.ts';
 import type { Root } from '../fs/root.ts';
-import { parseDuration } from '../config/duration.ts';
+import { parseDuration } from '../util/duration.ts';
 import { parseToml, splitToml } from './toml-blocks.ts';
 
 export type Capability = 'pull' | 'resolve' | 'push';

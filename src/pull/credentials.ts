@@ -5,12 +5,12 @@
  * only ever placed in Authorization headers; nothing here logs them.
  */
 import path from 'node:path';
-import type { AgentConfig } from '../../config/agent-config.ts';
-import { ConfigError, errorMessage } from '../../errors.ts';
-import { readTextFile } from '../../fs/read-text.ts';
-import type { Root } from '../../fs/root.ts';
-import { K3S_REGISTRIES_YAML } from '../../mirror/layout.ts';
-import { readRegistriesYaml } from '../../mirror/registries-yaml.ts';
+import type { AgentConfig } from '../config/agent-config.ts';
+import { ConfigError, errorMessage } from '../errors.ts';
+import { readTextFile } from '../fs/read-text.ts';
+import type { Root } from '../fs/root.ts';
+import { K3S_REGISTRIES_YAML } from '../mirror/layout.ts';
+import { readRegistriesYaml } from '../mirror/registries-yaml.ts';
 
 export interface Credential {
   username: string;

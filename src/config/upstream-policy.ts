@@ -3,7 +3,7 @@
  * mirror has not had the content for that long since the pull started, so that in a
  * rollout one node fetches from upstream and the others get it from that node.
  */
-import { formatDuration, parseDuration } from '../config/duration.ts';
+import { formatDuration, parseDuration } from '../util/duration.ts';
 
 export type UpstreamPolicy = { mode: 'always' } | { mode: 'never' } | { mode: 'after'; afterMs: number };
 

@@ -6,19 +6,19 @@
  * chart's hostPort and NodePort), serving that containerd's content and finding its peers
  * through libp2p, bootstrapped over HTTP from another node, as without Kubernetes. A node
  * without a mirror (the baseline) skips configure and Spegel: containerd and the agent
- * talk to the upstream alone. A node that upgrades gets a disk (test/helpers/kairos-install.ts)
+ * talk to the upstream alone. A node that upgrades gets a disk (testbed/kairos-install.ts)
  * the first time, and `kairos-spegel upgrade` runs on its root as `/`, handing the image to
  * the real kairos-agent.
  */
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { runAgent } from '../../test/helpers/agent.ts';
-import { startContainerd, type Containerd } from '../../test/helpers/containerd.ts';
-import { defaultContainerd, defaultKairosAgent } from '../../test/helpers/peers.ts';
-import { kairosRelease } from '../../test/helpers/kairos-image.ts';
-import { installKairosNode, type InstalledNode } from '../../test/helpers/kairos-install.ts';
-import { run, type RunResult } from '../../test/helpers/proc.ts';
-import { startSpegel, sumSamples, type Spegel } from '../../test/helpers/spegel.ts';
+import { runAgent } from '../agent.ts';
+import { startContainerd, type Containerd } from '../containerd.ts';
+import { defaultContainerd, defaultKairosAgent } from '../peers.ts';
+import { kairosRelease } from '../kairos-image.ts';
+import { installKairosNode, type InstalledNode } from '../kairos-install.ts';
+import { run, type RunResult } from '../proc.ts';
+import { startSpegel, sumSamples, type Spegel } from '../spegel.ts';
 import type { SiteHost } from './topology.ts';
 
 /**

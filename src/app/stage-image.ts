@@ -6,7 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import { addonDir, nativeAddon } from '../native/addon.ts';
 import { prepull, storedRefName, type PrepullEnv, type PrepullResult } from '../pull/prepull.ts';
-import type { UpstreamPolicy } from '../pull/upstream-policy.ts';
+import type { UpstreamPolicy } from '../config/upstream-policy.ts';
 import type { Platform } from '../registry/manifest.ts';
 import type { ImageRef } from '../registry/reference.ts';
 import { listImages, type StoredImage } from '../store/images.ts';

@@ -3,20 +3,20 @@
  * configuration on disk still match this node (its IP, the mirror ports, the
  * registries)? The result maps to health's exit codes.
  */
-import type { NodeContext } from '../node/context.ts';
+import type { NodeContext } from './node-context.ts';
 import { ConfigError, errorMessage } from '../errors.ts';
 import { readTextFile } from '../fs/read-text.ts';
 import type { Root } from '../fs/root.ts';
 import { findTraps, type Finding } from '../mirror/containerd-config.ts';
-import { hostOrigin, parseHostsFile, resolveRegistryHosts } from '../mirror/hosts-file.ts';
+import { hostOrigin, parseHostsFile, resolveRegistryHosts } from '../hosts/hosts-file.ts';
 import { renderK0sDropIn } from '../mirror/k0s-drop-in.ts';
 import { readRegistriesYaml } from '../mirror/registries-yaml.ts';
 import { hostsTomlTargets, mirrorHosts } from '../mirror/plan.ts';
-import { DEFAULT_HOST_DIR } from '../mirror/registry-name.ts';
+import { DEFAULT_HOST_DIR } from '../registry/registry-name.ts';
 import { containerdVersion } from '../node/containerd-version.ts';
 import { k0sDropInVersion } from '../node/k0s-version.ts';
 import { detectNodeIp, type NodeIp } from '../node/node-ip.ts';
-import { probeEndpoint, type EndpointProbe, type TlsFiles } from './probe.ts';
+import { probeEndpoint, type EndpointProbe, type TlsFiles } from '../health/probe.ts';
 
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
 

@@ -35,7 +35,7 @@ import type { StoredImage } from '../store/images.ts';
 import type { OciStore } from '../store/oci-store.ts';
 import type { PendingImage } from '../store/pending-image.ts';
 import { serveStore } from '../store/serve.ts';
-import { updateState } from './state.ts';
+import { updateState } from '../store/node-state.ts';
 
 export interface SeedResult {
   ref: string;

@@ -15,7 +15,7 @@ interface PeerPin {
   role?: 'default';
 }
 
-const PINS = (JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../../scripts/peers.json'), 'utf8')) as { peers: PeerPin[] }).peers;
+const PINS = (JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../scripts/peers.json'), 'utf8')) as { peers: PeerPin[] }).peers;
 
 /** Where setup.sh builds them (the same default and override). */
 export const PEERS_DIR = process.env['KAIROS_SPEGEL_PEERS'] ?? '/var/cache/kairos-spegel/peers';

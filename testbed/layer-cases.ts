@@ -8,11 +8,11 @@
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/log/logger.ts';
-import { listImages } from '../../src/store/images.ts';
-import { OciStore } from '../../src/store/oci-store.ts';
-import { TransferStats } from '../../src/store/transfer-stats.ts';
-import { unpackImage } from '../../src/unpack/unpack-image.ts';
+import { createLogger } from '../src/log/logger.ts';
+import { listImages } from '../src/store/images.ts';
+import { OciStore } from '../src/store/oci-store.ts';
+import { TransferStats } from '../src/store/transfer-stats.ts';
+import { unpackImage } from '../src/unpack/unpack-image.ts';
 import { rawTar, writeImage, type RawEntry } from './oci-layout.ts';
 import { tempDir } from './tmp.ts';
 
