@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { run, type RunResult } from './proc.ts';
+import { checkJsonDocument } from './json-contract.ts';
 import { leakedSecrets } from './secrets.ts';
 import type { TestNode } from './netns.ts';
 
@@ -21,6 +22,7 @@ export async function runAgent(args: string[], opts: { node?: TestNode; env?: No
   const [cmd, argv] = opts.node ? opts.node.exec(bin, args) : [bin, args];
   const r = await run(cmd, argv, { env: opts.env, timeoutMs: opts.timeoutMs });
   assertCleanOutput(`kairos-spegel ${args.join(' ')}`, r);
+  if (args.includes('--json') && !args.some((a) => a === '--help' || a === '-h' || a === 'help') && r.code !== null) checkJsonDocument(`kairos-spegel ${args.join(' ')}`, r.stdout);
   return r;
 }
 

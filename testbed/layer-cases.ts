@@ -50,7 +50,7 @@ export interface LayerCase {
 }
 
 export function describeLayerCases(title: string, cases: LayerCase[]): void {
-  const log = createLogger({ level: 'silent', fd: 2, pretty: false });
+  const log = createLogger({ level: 'silent', pretty: false });
   describe(title, () => {
     const work = tempDir('ks-layer-cases-');
 

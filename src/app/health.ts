@@ -3,11 +3,14 @@
  * configuration on disk still match this node (its IP, the mirror ports, the
  * registries)? The result maps to health's exit codes.
  */
-import type { NodeContext } from './node-context.ts';
+import { loadNodeContext, type NodeContext } from './node-context.ts';
+import type { AppEnv } from './env.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, errorMessage } from '../errors.ts';
+import { formatDuration } from '../util/duration.ts';
 import { readTextFile } from '../fs/read-text.ts';
 import type { Root } from '../fs/root.ts';
-import { findTraps, type Finding } from '../mirror/containerd-config.ts';
+import { findTraps } from '../mirror/containerd-config.ts';
 import { hostOrigin, parseHostsFile, resolveRegistryHosts } from '../hosts/hosts-file.ts';
 import { renderK0sDropIn } from '../mirror/k0s-drop-in.ts';
 import { readRegistriesYaml } from '../mirror/registries-yaml.ts';
@@ -16,28 +19,55 @@ import { DEFAULT_HOST_DIR } from '../registry/registry-name.ts';
 import { containerdVersion } from '../node/containerd-version.ts';
 import { k0sDropInVersion } from '../node/k0s-version.ts';
 import { detectNodeIp, type NodeIp } from '../node/node-ip.ts';
-import { probeEndpoint, type EndpointProbe, type TlsFiles } from '../health/probe.ts';
+import { probeEndpoint, type EndpointProbe, type HttpResult, type TlsFiles } from '../health/probe.ts';
+import { EXIT_DEGRADED, EXIT_OK, EXIT_UNHEALTHY } from '../errors.ts';
+import { warningOf, type Warning } from './configure.ts';
 
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
 
 export interface ConfigFileState {
   file: string;
   state: 'current' | 'stale' | 'missing';
-  detail?: string;
+  detail: string | null;
+}
+
+export interface HttpCheck {
+  path: string;
+  status: number | null;
+  error: string | null;
+}
+
+export interface EndpointState {
+  url: string;
+  tcp: { ok: boolean; ms: number | null; error: string | null };
+  v2: HttpCheck | null;
+  ready: HttpCheck | null;
+  state: 'up' | 'not-ready' | 'down';
+  reason: string | null;
 }
 
 export interface HealthReport {
   status: HealthStatus;
-  exit_code: 0 | 1 | 2;
+  exit_code: typeof EXIT_OK | typeof EXIT_DEGRADED | typeof EXIT_UNHEALTHY;
   distro: string;
-  node_ip?: string;
+  node_ip: string | null;
   /** The running containerd's version, which decides how its config is read; null (with why) when it could not be asked. */
-  containerd: { version: string | null; reason?: string };
-  endpoints: EndpointProbe[];
+  containerd: { version: string | null; reason: string | null };
+  endpoints: EndpointState[];
   config: ConfigFileState[];
-  warnings: Finding[];
+  warnings: Warning[];
   /** Why the status is not healthy, one sentence each. */
   reasons: string[];
+}
+
+const EXIT_OF: Record<HealthStatus, HealthReport['exit_code']> = { healthy: EXIT_OK, degraded: EXIT_DEGRADED, unhealthy: EXIT_UNHEALTHY };
+
+function httpCheck(r: HttpResult | undefined): HttpCheck | null {
+  return r ? { path: r.path, status: r.status ?? null, error: r.error ?? null } : null;
+}
+
+function endpointState(e: EndpointProbe): EndpointState {
+  return { url: e.url, tcp: { ok: e.tcp.ok, ms: e.tcp.ms ?? null, error: e.tcp.error ?? null }, v2: httpCheck(e.v2), ready: httpCheck(e.ready), state: e.state, reason: e.reason ?? null };
 }
 
 const HTTP_TIMEOUT_MS = 3000;
@@ -73,12 +103,12 @@ async function expectHostsToml(ctx: NodeContext, root: Root, nodeIp: NodeIp): Pr
       continue;
     }
     const missing = wanted.filter((u) => !present.includes(u));
-    config.push(missing.length === 0 ? { file, state: 'current' } : { file, state: 'stale', detail: `does not name ${missing.join(', ')} (it has ${present.join(', ') || 'no mirror'})` });
+    config.push(missing.length === 0 ? { file, state: 'current', detail: null } : { file, state: 'stale', detail: `does not name ${missing.join(', ')} (it has ${present.join(', ') || 'no mirror'})` });
   }
   if (ctx.layout.k0sDropIn !== undefined) {
     const text = await readText(root, ctx.layout.k0sDropIn);
     const expected = renderK0sDropIn(ctx.layout.hostsDir, (await k0sDropInVersion(ctx.agent.containerd.config_version)).version);
-    config.push({ file: ctx.layout.k0sDropIn, state: text === undefined ? 'missing' : text === expected ? 'current' : 'stale' });
+    config.push({ file: ctx.layout.k0sDropIn, state: text === undefined ? 'missing' : text === expected ? 'current' : 'stale', detail: null });
   }
   return { config, endpoints: wanted.map((url) => ({ url })) };
 }
@@ -94,7 +124,7 @@ async function expectK3s(ctx: NodeContext, root: Root, nodeIp: NodeIp): Promise<
     try {
       const { mirrors } = readRegistriesYaml(text, file);
       const missing = names.filter((n) => !(n in mirrors));
-      config.push(missing.length === 0 ? { file, state: 'current' } : { file, state: 'stale', detail: `mirrors does not list ${missing.join(', ')}` });
+      config.push(missing.length === 0 ? { file, state: 'current', detail: null } : { file, state: 'stale', detail: `mirrors does not list ${missing.join(', ')}` });
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       config.push({ file, state: 'stale', detail: `${err.message}; k3s cannot read it either: fix it, or remove it and run 'kairos-spegel configure'` });
@@ -115,16 +145,16 @@ async function expectK3s(ctx: NodeContext, root: Root, nodeIp: NodeIp): Promise<
   return { config, endpoints: own.map((h) => ({ url: hostOrigin(h), tls: { ca: h.ca, client: h.client, skipVerify: h.skipVerify } })) };
 }
 
-export async function checkHealth(ctx: NodeContext, root: Root): Promise<HealthReport> {
+async function checkOnce(ctx: NodeContext, root: Root): Promise<HealthReport> {
   const reasons: string[] = [];
   const asked = await containerdVersion(root, ctx.layout.socket, ctx.layout.ctr);
-  const containerd = asked.version ? { version: asked.version.text } : { version: null, reason: asked.reason };
-  const warnings = await findTraps(root, ctx.layout, asked.version);
+  const containerd = asked.version ? { version: asked.version.text, reason: null } : { version: null, reason: asked.reason ?? null };
+  const warnings = (await findTraps(root, ctx.layout, asked.version)).map(warningOf);
   let nodeIp: NodeIp;
   try {
     nodeIp = await detectNodeIp({ nodeIp: ctx.agent.node_ip, iface: ctx.agent.interface, waitMs: 0 });
   } catch (err) {
-    return { status: 'unhealthy', exit_code: 2, distro: ctx.distro.distro, containerd, endpoints: [], config: [], warnings, reasons: [errorMessage(err)] };
+    return { status: 'unhealthy', exit_code: EXIT_UNHEALTHY, distro: ctx.distro.distro, node_ip: null, containerd, endpoints: [], config: [], warnings, reasons: [errorMessage(err)] };
   }
   const exp = ctx.layout.distro === 'k3s' ? await expectK3s(ctx, root, nodeIp) : await expectHostsToml(ctx, root, nodeIp);
   const endpoints = await Promise.all(
@@ -140,13 +170,35 @@ export async function checkHealth(ctx: NodeContext, root: Root): Promise<HealthR
   const status: HealthStatus = notConfigured || allDown ? 'unhealthy' : reasons.length > 0 ? 'degraded' : 'healthy';
   return {
     status,
-    exit_code: status === 'healthy' ? 0 : status === 'degraded' ? 1 : 2,
+    exit_code: EXIT_OF[status],
     distro: ctx.distro.distro,
     node_ip: nodeIp.ip,
     containerd,
-    endpoints,
+    endpoints: endpoints.map(endpointState),
     config: exp.config,
     warnings,
     reasons,
   };
+}
+
+export interface HealthRequest {
+  /** Poll until healthy or until this many ms have passed; 0 checks once. */
+  waitMs: number;
+}
+
+const POLL_MS = 1000;
+
+/** One check, or checks every second until healthy or the wait is over. */
+export async function checkHealth(env: AppEnv, req: HealthRequest): Promise<HealthReport> {
+  const ctx = await loadNodeContext(env);
+  const deadline = Date.now() + req.waitMs;
+  let report = await checkOnce(ctx, env.root);
+  while (report.status !== 'healthy' && Date.now() < deadline) {
+    const left = deadline - Date.now();
+    env.log.info({ status: report.status, reasons: report.reasons, left: formatDuration(Math.round(left / 100) * 100) }, 'waiting for the mirror to become healthy');
+    await sleep(Math.min(POLL_MS, left), undefined, env.signal ? { signal: env.signal } : undefined);
+    report = await checkOnce(ctx, env.root);
+  }
+  env.log.debug({ status: report.status }, 'health checked');
+  return report;
 }

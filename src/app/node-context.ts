@@ -6,8 +6,7 @@
 import type { AgentConfig } from '../config/agent-config.ts';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import { formatLocation } from '../errors.ts';
-import type { Root } from '../fs/root.ts';
-import type { Logger } from '../log/logger.ts';
+import type { AppEnv } from './env.ts';
 import { layoutFor, type Layout } from '../mirror/layout.ts';
 import { detectDistro, type DetectedDistro } from '../node/distro.ts';
 
@@ -18,8 +17,9 @@ export interface NodeContext {
   layout: Layout;
 }
 
-export async function loadNodeContext(global: { root: Root; configFile?: string }, log: Logger): Promise<NodeContext> {
-  const config = await loadConfig({ root: global.root, configFile: global.configFile });
+export async function loadNodeContext(env: Pick<AppEnv, 'root' | 'configFile' | 'log'>): Promise<NodeContext> {
+  const { log } = env;
+  const config = await loadConfig({ root: env.root, configFile: env.configFile });
   for (const s of config.skipped) {
     if (s.syntax) log.warn({ file: s.file }, `cloud-config skipped, as Kairos skips it: ${formatLocation(s.syntax.at)}: ${s.syntax.message}`);
     else if (s.unusual) log.warn({ file: s.file, reason: s.reason }, 'cloud-config file skipped');
@@ -27,7 +27,7 @@ export async function loadNodeContext(global: { root: Root; configFile?: string 
   }
   if (config.configUrl !== undefined) log.debug({ config_url: config.configUrl }, 'config_url is not followed; settings for kairos-spegel must be in a local cloud-config file');
   log.debug({ sources: config.sources }, 'configuration loaded');
-  const distro = await detectDistro(config.agent.distro, config.hints, global.root);
+  const distro = await detectDistro(config.agent.distro, config.hints, env.root);
   const layout = layoutFor(distro.distro, config.agent.containerd);
   log.debug({ distro: distro.distro, reason: distro.reason, hosts_dir: layout.hostsDir }, 'distribution');
   return { config, agent: config.agent, distro, layout };

@@ -18,24 +18,36 @@ export interface OptionSpec {
   multiple?: boolean;
 }
 
-export interface CommandContext {
+export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
+
+type ValueOf<O extends OptionSpec> = O extends { type: 'boolean' }
+  ? boolean | undefined
+  : O extends { multiple: true }
+    ? string[] | undefined
+    : O extends { type: 'string' }
+      ? string | undefined
+      : string | boolean | string[] | undefined;
+
+/** The parsed values of a command's options, typed from its spec. */
+export type OptionValues<S extends OptionSpecs> = { -readonly [K in keyof S]: ValueOf<S[K]> };
+
+export interface CommandContext<S extends OptionSpecs = OptionSpecs> {
   global: GlobalOptions;
-  /** Values of the command's own options, as parsed by node:util parseArgs. */
-  options: Record<string, string | boolean | string[] | undefined>;
+  options: OptionValues<S>;
   positionals: string[];
   log: Logger;
   out: Output;
 }
 
-/** A command returns its exit code; it throws AgentError subclasses for failures. */
-export type CommandRun = (ctx: CommandContext) => Promise<number>;
+/** A command parses its arguments into a request, calls its use case (app/) and renders the result; it returns its exit code. */
+export type CommandRun<S extends OptionSpecs = OptionSpecs> = (ctx: CommandContext<S>) => Promise<number>;
 
-export interface CommandSpec {
+export interface CommandSpec<S extends OptionSpecs = OptionSpecs> {
   name: string;
   summary: string;
   usage: string;
   description: string;
-  options: Record<string, OptionSpec>;
+  options: S;
   /** Loaded only when the command runs, so heavy modules stay off other commands' start-up. */
-  load: () => Promise<CommandRun>;
+  load: () => Promise<CommandRun<S>>;
 }

@@ -1,24 +1,65 @@
 /** The command table: names, help and options; implementations load on demand. */
-import type { CommandSpec, OptionSpec } from './command.ts';
+import type { CommandSpec, OptionSpecs } from './command.ts';
 
-export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
+export const GLOBAL_OPTIONS = {
   config: { type: 'string', value: 'FILE', description: 'read settings from FILE (a cloud-config with a kairos-spegel: block) instead of the Kairos cloud-config directories' },
   root: { type: 'string', value: 'DIR', description: 'take every node path under DIR (tests, chroots, image builds); default /' },
   json: { type: 'boolean', description: 'print the result as one JSON document on stdout (logs then go to stderr)' },
   'log-level': { type: 'string', value: 'LEVEL', description: 'trace, debug, info (default), warn, error or silent' },
   help: { type: 'boolean', short: 'h', description: 'show help' },
   version: { type: 'boolean', short: 'V', description: 'print the version' },
-};
+} as const satisfies OptionSpecs;
 
-const PULL_OPTIONS: Record<string, OptionSpec> = {
+export const PULL_OPTIONS = {
   platform: { type: 'string', value: 'PLATFORM', description: "platform to pull from a multi-platform image (default: the node's, or pull.platform)" },
   upstream: { type: 'string', value: 'POLICY', description: 'always, never, or "after 10m": ask only the mirror until then (default: pull.upstream)' },
   'no-seed': { type: 'boolean', description: "do not import the image into the node's containerd (default: pull.seed)" },
   verify: { type: 'boolean', description: 'hash every blob the store already holds (not only its size); a damaged one is fetched again' },
-};
+} as const satisfies OptionSpecs;
+
+export const CONFIGURE_OPTIONS = {
+  stage: {
+    type: 'string',
+    value: 'STAGE',
+    description: 'boot: only files that do not need the node IP (registries.yaml, k0s drop-in); network, reconcile: everything (default)',
+  },
+  'dry-run': { type: 'boolean', description: 'print the planned changes as a diff and write nothing' },
+} as const satisfies OptionSpecs;
+
+export const HEALTH_OPTIONS = {
+  wait: { type: 'string', value: 'DURATION', description: 'poll until healthy or until DURATION (e.g. 2m) has passed' },
+} as const satisfies OptionSpecs;
+
+export const PREPULL_OPTIONS = {
+  ...PULL_OPTIONS,
+  unpack: { type: 'boolean', description: 'also unpack it into the staging area now, so that upgrade only applies it' },
+} as const satisfies OptionSpecs;
+
+export const UPGRADE_OPTIONS = {
+  ...PULL_OPTIONS,
+  recovery: { type: 'boolean', description: 'upgrade the recovery system (kairos-agent upgrade --recovery)' },
+  force: { type: 'boolean', description: 'apply even when the versions are equal, or the image has no kairos-release' },
+  reboot: { type: 'boolean', description: 'reboot after a successful upgrade (after upgrade.reboot_delay)' },
+} as const satisfies OptionSpecs;
+
+export const STATUS_OPTIONS = {} as const satisfies OptionSpecs;
+
+export const IMAGES_OPTIONS = {
+  verify: { type: 'boolean', description: 'hash every blob of every image; exit 1 when one is damaged' },
+} as const satisfies OptionSpecs;
+
+export const GC_OPTIONS = {
+  keep: { type: 'string', value: 'N', description: 'number of images to keep (default: store.keep)' },
+  'dry-run': { type: 'boolean', description: 'say what would be deleted, delete nothing' },
+} as const satisfies OptionSpecs;
+
+/** Checks a command's implementation against its own option spec, then forgets the spec's type. */
+function command<S extends OptionSpecs>(spec: CommandSpec<S>): CommandSpec {
+  return spec as unknown as CommandSpec;
+}
 
 export const COMMANDS: CommandSpec[] = [
-  {
+  command({
     name: 'configure',
     summary: "write the containerd / k3s / k0s mirror configuration for this node's Spegel",
     usage: 'kairos-spegel configure [--stage boot|network|reconcile] [--dry-run]',
@@ -30,17 +71,10 @@ export const COMMANDS: CommandSpec[] = [
       'Files are replaced atomically and only when their content changes. Known traps (Spegel owning',
       'the hosts directory, containerd config without config_path, ...) are reported with their fix.',
     ].join('\n'),
-    options: {
-      stage: {
-        type: 'string',
-        value: 'STAGE',
-        description: 'boot: only files that do not need the node IP (registries.yaml, k0s drop-in); network, reconcile: everything (default)',
-      },
-      'dry-run': { type: 'boolean', description: 'print the planned changes as a diff and write nothing' },
-    },
+    options: CONFIGURE_OPTIONS,
     load: async () => (await import('./commands/configure.ts')).run,
-  },
-  {
+  }),
+  command({
     name: 'health',
     summary: "check that the node's mirror answers and the configuration around it is coherent",
     usage: 'kairos-spegel health [--wait DURATION]',
@@ -50,12 +84,10 @@ export const COMMANDS: CommandSpec[] = [
       'Exit codes: 0 healthy, 1 degraded (an endpoint down or not ready, stale configuration, a known',
       'trap), 2 unhealthy (no endpoint answers) or not configured.',
     ].join('\n'),
-    options: {
-      wait: { type: 'string', value: 'DURATION', description: 'poll until healthy or until DURATION (e.g. 2m) has passed' },
-    },
+    options: HEALTH_OPTIONS,
     load: async () => (await import('./commands/health.ts')).run,
-  },
-  {
+  }),
+  command({
     name: 'prepull',
     summary: "fetch an image into the node's store ahead of time, from peers first",
     usage: 'kairos-spegel prepull IMAGE [--platform OS/ARCH[/VARIANT]] [--upstream always|never|"after DURATION"] [--no-seed] [--unpack] [--verify]',
@@ -66,13 +98,10 @@ export const COMMANDS: CommandSpec[] = [
       'also across runs; every blob is checked against its digest before it enters the store, an OCI image',
       'layout under kairos-spegel.store.path that skopeo and umoci read.',
     ].join('\n'),
-    options: {
-      ...PULL_OPTIONS,
-      unpack: { type: 'boolean', description: 'also unpack it into the staging area now, so that upgrade only applies it' },
-    },
+    options: PREPULL_OPTIONS,
     load: async () => (await import('./commands/prepull.ts')).run,
-  },
-  {
+  }),
+  command({
     name: 'upgrade',
     summary: 'upgrade the node to IMAGE with kairos-agent, from the staged image (prepulled if needed)',
     usage: 'kairos-spegel upgrade IMAGE [--recovery] [--force] [--reboot] [--platform P] [--upstream POLICY] [--no-seed]',
@@ -82,43 +111,33 @@ export const COMMANDS: CommandSpec[] = [
       'to do), then runs `kairos-agent upgrade --source dir:<rootfs>` on the node (without the NodeOp pod\'s',
       'KUBERNETES_SERVICE_HOST and HOST_DIR). The result is recorded; the staging is removed after success.',
     ].join('\n'),
-    options: {
-      ...PULL_OPTIONS,
-      recovery: { type: 'boolean', description: 'upgrade the recovery system (kairos-agent upgrade --recovery)' },
-      force: { type: 'boolean', description: 'apply even when the versions are equal, or the image has no kairos-release' },
-      reboot: { type: 'boolean', description: 'reboot after a successful upgrade (after upgrade.reboot_delay)' },
-    },
+    options: UPGRADE_OPTIONS,
     load: async () => (await import('./commands/upgrade.ts')).run,
-  },
-  {
+  }),
+  command({
     name: 'status',
     summary: 'show what is stored, staged, seeded and applied, and the bytes peers saved',
     usage: 'kairos-spegel status',
     description: "The store's images with where their bytes came from, staged root filesystems and their versions, seeding, and the upgrade history.",
-    options: {},
+    options: STATUS_OPTIONS,
     load: async () => (await import('./commands/status.ts')).run,
-  },
-  {
+  }),
+  command({
     name: 'images',
     summary: 'list the images in the store, with the bytes taken from peers and from upstream',
     usage: 'kairos-spegel images [--verify]',
     description: 'Lists the images prepull stored, newest first. With --verify, hashes every blob and reports damaged ones (exit 1).',
-    options: {
-      verify: { type: 'boolean', description: 'hash every blob of every image; exit 1 when one is damaged' },
-    },
+    options: IMAGES_OPTIONS,
     load: async () => (await import('./commands/images.ts')).run,
-  },
-  {
+  }),
+  command({
     name: 'gc',
     summary: 'keep the most recent images in the store and delete the rest',
     usage: 'kairos-spegel gc [--keep N] [--dry-run]',
     description: 'Keeps the N most recently pulled images (store.keep, default 2), deletes the others, their blobs and staged root filesystems, and interrupted downloads. Refused (E_LOCKED) while a pull, unpack or upgrade runs.',
-    options: {
-      keep: { type: 'string', value: 'N', description: 'number of images to keep (default: store.keep)' },
-      'dry-run': { type: 'boolean', description: 'say what would be deleted, delete nothing' },
-    },
+    options: GC_OPTIONS,
     load: async () => (await import('./commands/gc.ts')).run,
-  },
+  }),
 ];
 
 export function findCommand(name: string): CommandSpec | undefined {

@@ -5,14 +5,14 @@
  */
 import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { AgentError, ConfigError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, errnoCode, errorMessage, systemError } from '../errors.ts';
+import { AgentError, ConfigError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, errnoCode, errorMessage, systemError, type ErrorCode } from '../errors.ts';
 import { Root } from '../fs/root.ts';
 import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from '../log/logger.ts';
 import { VERSION } from '../version.ts';
 import type { CommandSpec, OptionSpec } from './command.ts';
 import { COMMANDS, findCommand, GLOBAL_OPTIONS } from './commands.ts';
 import { commandHelp, mainHelp } from './help.ts';
-import { createOutput } from './output.ts';
+import { createOutput, jsonDocument } from './output.ts';
 import { nearest } from '../config/suggest.ts';
 
 type ParseOptions = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
@@ -41,17 +41,24 @@ function parseCommandLine(argv: string[], cmd: CommandSpec | undefined) {
   }
 }
 
+/**
+ * The error as the user sees it: a log line on stderr (a plain line when there is no
+ * logger yet, or when --log-level hides errors: a usage or configuration error must be
+ * seen whatever the level), and with --json the error document on stdout.
+ */
 function printError(err: unknown, log: Logger | undefined, json: boolean): number {
   const agentErr = err instanceof AgentError ? err : systemError(err);
-  const code = agentErr?.exitCode ?? EXIT_FAILURE;
+  const code: ErrorCode = agentErr?.code ?? 'E_INTERNAL';
+  const exitCode = agentErr?.exitCode ?? EXIT_FAILURE;
   const message = agentErr ? agentErr.message : `internal error: ${(err as Error)?.stack ?? String(err)}`;
+  const hint = agentErr?.hint ?? null;
   if (json) {
-    const body = { error: { code: agentErr?.code ?? 'E_INTERNAL', message, hint: agentErr?.hint, problems: err instanceof ConfigError ? err.problems : undefined } };
-    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+    const problems = err instanceof ConfigError ? err.problems.map((p) => ({ file: p.at.file, line: p.at.line ?? null, col: p.at.col ?? null, key: p.key, message: p.message })) : null;
+    process.stdout.write(jsonDocument('error', { error: { code, exit_code: exitCode, message, hint, problems } }));
   }
-  if (log) log.error({ code: agentErr?.code ?? 'E_INTERNAL', ...(agentErr?.hint ? { hint: agentErr.hint } : {}) }, message);
-  else if (!json) process.stderr.write(`kairos-spegel: ${message}${agentErr?.hint ? `\n  hint: ${agentErr.hint}` : ''}\n`);
-  return code;
+  if (log?.isLevelEnabled('error')) log.error({ code, ...(hint ? { hint } : {}) }, message);
+  else if (log === undefined || code === 'E_USAGE' || code === 'E_CONFIG') process.stderr.write(`kairos-spegel: ${message}${hint ? `\n  hint: ${hint}` : ''}\n`);
+  return exitCode;
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -67,7 +74,7 @@ export async function run(argv: string[]): Promise<number> {
     const { values, positionals } = parseCommandLine(argv, cmd);
     json = values['json'] === true;
     if (values['version']) {
-      process.stdout.write(json ? `${JSON.stringify({ version: VERSION, node: process.versions.node, arch: process.arch })}\n` : `kairos-spegel ${VERSION}\n`);
+      process.stdout.write(json ? jsonDocument('version', { version: VERSION, node: process.versions.node, arch: process.arch }) : `kairos-spegel ${VERSION}\n`);
       return EXIT_OK;
     }
     if (name === 'help') {
@@ -81,7 +88,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     const level = (values['log-level'] as string | undefined) ?? 'info';
     if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
-    log = createLogger({ level: level as LogLevel, fd: json ? 2 : 1, pretty: Boolean(json ? process.stderr.isTTY : process.stdout.isTTY) }).child({ cmd: cmd.name });
+    log = createLogger({ level: level as LogLevel, pretty: Boolean(process.stderr.isTTY) }).child({ cmd: cmd.name });
 
     const commandOptions: Record<string, string | boolean | string[] | undefined> = {};
     for (const k of Object.keys(cmd.options)) commandOptions[k] = values[k] as string | boolean | string[] | undefined;
@@ -93,7 +100,7 @@ export async function run(argv: string[]): Promise<number> {
       options: commandOptions,
       positionals: positionals.slice(1),
       log,
-      out: createOutput(json),
+      out: createOutput(cmd.name, json),
     });
   } catch (err) {
     return printError(err, log, json);

@@ -39,5 +39,5 @@ export async function prepareSnapshot(): Promise<void> {
   unifiedDiff(SAMPLE_HOSTS_TOML, merged.text, 'hosts.toml');
   mergeRegistriesYaml('mirrors:\n  docker.io: {}\n', ['*'], 'registries.yaml');
   inspectContainerdConfig(renderK0sDropIn('/etc/containerd/certs.d', 3), 'config.toml', '/etc/containerd/certs.d');
-  createLogger({ level: 'silent', fd: 1, pretty: false }).info('warm-up');
+  createLogger({ level: 'silent', pretty: false }).info('warm-up');
 }

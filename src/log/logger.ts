@@ -1,6 +1,7 @@
 /**
- * Logging: pino, one JSON line per event for journald and log shippers; on a
- * terminal the same events as short readable lines. pino-pretty is not used: it
+ * Logging: pino, one JSON line per event on stderr for journald and log shippers; on a
+ * terminal the same events as short readable lines. stdout carries only the command's
+ * result (cli/output.ts), so `kairos-spegel status > file` holds no log line. pino-pretty is not used: it
  * runs in a worker thread that a single executable cannot load.
  */
 import { writeSync } from 'node:fs';
@@ -14,8 +15,6 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface LoggerOptions {
   level: LogLevel;
-  /** File descriptor: 1 normally; 2 when stdout carries a --json result. */
-  fd: 1 | 2;
   pretty: boolean;
 }
 
@@ -37,6 +36,6 @@ export function createLogger(opts: LoggerOptions): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    fdStream(opts.fd, opts.pretty ? (line) => formatPretty(line, color) : undefined),
+    fdStream(2, opts.pretty ? (line) => formatPretty(line, color) : undefined),
   );
 }

@@ -15,7 +15,7 @@ import { paxRecord, rawTar, sealHeader, writeImage, type LayerSpec, type RawEntr
 import { must } from '../../testbed/proc.ts';
 import { tempDir } from '../../testbed/tmp.ts';
 
-const log = createLogger({ level: 'silent', fd: 2, pretty: false });
+const log = createLogger({ level: 'silent', pretty: false });
 const base: RawEntry[] = [
   { name: 'etc/', type: 'dir' },
   { name: 'etc/hostname', data: 'node\n' },

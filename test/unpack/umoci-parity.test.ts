@@ -20,7 +20,7 @@ import { describeTree, hardlinkGroups } from '../../testbed/tree.ts';
 import { tempDir } from '../../testbed/tmp.ts';
 
 const CAP_NET_RAW_AND_SETFCAP = '0x0100000200200080000000000000000000000000'; // has a byte >= 0x80
-const log = createLogger({ level: 'silent', fd: 2, pretty: false });
+const log = createLogger({ level: 'silent', pretty: false });
 
 function file(p: string, content: string, mode = 0o644, owner?: [number, number]) {
   mkdirSync(path.dirname(p), { recursive: true });

@@ -1,19 +1,17 @@
-/** `kairos-spegel health [--wait DURATION]`: one check, or polling until healthy. */
-import { setTimeout as sleep } from 'node:timers/promises';
-import { formatDuration, parseDuration } from '../../util/duration.ts';
+/** `kairos-spegel health [--wait DURATION]`: parse, check, render; the exit code is the health. */
+import { checkHealth, type EndpointState, type HealthReport } from '../../app/health.ts';
 import { UsageError } from '../../errors.ts';
-import { checkHealth, type HealthReport } from '../../app/health.ts';
-import type { EndpointProbe } from '../../health/probe.ts';
+import { parseDuration } from '../../util/duration.ts';
+import { appEnv } from '../app-env.ts';
 import type { CommandRun } from '../command.ts';
-import { loadNodeContext } from '../../app/node-context.ts';
+import type { HEALTH_OPTIONS } from '../commands.ts';
+import { interruptible } from '../interrupt.ts';
 import { table } from '../output.ts';
 
-const POLL_MS = 1000;
-
-function cell(e: EndpointProbe): string[] {
+function cell(e: EndpointState): string[] {
   const tcp = e.tcp.ok ? `${e.tcp.ms}ms` : 'failed';
   const v2 = e.v2 ? String(e.v2.status ?? 'error') : '-';
-  const ready = e.ready?.status === undefined ? '-' : e.ready.status === 404 ? 'n/a' : `${e.ready.status} ${e.ready.path}`;
+  const ready = e.ready?.status == null ? '-' : e.ready.status === 404 ? 'n/a' : `${e.ready.status} ${e.ready.path}`;
   return [e.url, tcp, v2, ready, e.state];
 }
 
@@ -26,21 +24,11 @@ function human(r: HealthReport): string {
   return lines.join('\n');
 }
 
-export const run: CommandRun = async ({ global, options, log, out }) => {
-  const waitText = options['wait'] as string | undefined;
+export const run: CommandRun<typeof HEALTH_OPTIONS> = async (ctx) => {
+  const waitText = ctx.options.wait;
   const waitMs = waitText === undefined ? 0 : parseDuration(waitText);
   if (waitMs === undefined) throw new UsageError(`--wait expects a duration such as 30s or 2m, got "${waitText}"`);
-  const deadline = Date.now() + waitMs;
-
-  const ctx = await loadNodeContext(global, log);
-  let report = await checkHealth(ctx, global.root);
-  while (report.status !== 'healthy' && Date.now() < deadline) {
-    const left = deadline - Date.now();
-    log.info({ status: report.status, reasons: report.reasons, left: formatDuration(Math.round(left / 100) * 100) }, 'waiting for the mirror to become healthy');
-    await sleep(Math.min(POLL_MS, left));
-    report = await checkHealth(ctx, global.root);
-  }
-  log.debug({ status: report.status }, 'health checked');
-  out.result(report, () => human(report));
+  const report = await interruptible((signal) => checkHealth(appEnv(ctx, signal), { waitMs }));
+  ctx.out.result(report, () => human(report));
   return report.exit_code;
 };
