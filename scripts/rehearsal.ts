@@ -10,6 +10,7 @@
 // from COS_ACTIVE, testbed/kairos-install.ts): the new active.img holds the new
 // version, passive.img the old one.
 // Run as root: npm run rehearsal
+import type { PrepullReport } from '../src/app/prepull.ts';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { table } from '../src/cli/output.ts';
@@ -167,9 +168,9 @@ async function main(): Promise<number> {
         show(r.stdout + r.stderr);
         return 1;
       }
-      const res = JSON.parse(r.stdout) as { transferred: { mirror: number; upstream: number }; seconds: number; seeded?: string };
-      if (n === b) bFromUpstream = res.transferred.upstream + (upstream.bytesServed() - wanBefore);
-      rows.push([n.name, formatBytes(res.transferred.mirror), formatBytes(res.transferred.upstream), formatBytes(upstream.bytesServed() - wanBefore), `${res.seconds}s`, res.seeded ? 'yes' : 'no']);
+      const res = JSON.parse(r.stdout) as PrepullReport;
+      if (n === b) bFromUpstream = res.bytes.from_upstream + (upstream.bytesServed() - wanBefore);
+      rows.push([n.name, formatBytes(res.bytes.from_peers), formatBytes(res.bytes.from_upstream), formatBytes(upstream.bytesServed() - wanBefore), `${res.seconds}s`, res.seeded ? 'yes' : 'no']);
     }
     show(table(['NODE', 'FROM PEERS (MIRROR)', 'FROM UPSTREAM', 'REGISTRY SENT MEANWHILE', 'TIME', 'SEEDED'], rows));
 

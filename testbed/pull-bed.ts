@@ -7,22 +7,23 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
+import type { PrepullReport } from '../src/app/prepull.ts';
+import type { ErrorCode } from '../src/errors.ts';
 import { runAgent } from './agent.ts';
 import { must } from './proc.ts';
 import type { RunResult } from './proc.ts';
 
 export const STORE = '/usr/local/kairos-spegel/store';
 
-export interface PrepullJson {
-  ref: string;
-  digest: string;
-  manifest: { digest: string; size: number };
-  platform: string;
-  size: number;
-  transferred: { mirror: number; upstream: number };
-  total: { mirror: number; upstream: number };
-  layers: { present: number; downloaded: number };
-  seconds: number;
+/** What `prepull --json` prints. */
+export type PrepullJson = PrepullReport;
+
+/** What any command prints with --json when it fails. */
+export interface ErrorJson {
+  code: ErrorCode;
+  exit_code: number;
+  message: string;
+  hint: string | null;
 }
 
 export class PullBed {
@@ -53,16 +54,11 @@ export class PullBed {
     writeFileSync(path.join(this.root, 'oem/90_custom.yaml'), `#cloud-config\nkairos-spegel:\n  distro: containerd\n${block}`);
   }
 
-  async prepull(args: string[], env?: NodeJS.ProcessEnv): Promise<RunResult & { json?: PrepullJson; error?: { code: string; message: string; hint?: string } }> {
+  async prepull(args: string[], env?: NodeJS.ProcessEnv): Promise<RunResult & { json?: PrepullJson; error?: ErrorJson }> {
     const r = await runAgent(['--root', this.root, '--json', 'prepull', ...args], { env, timeoutMs: 300_000 });
-    let parsed: { error?: { code: string; message: string } } | PrepullJson | undefined;
-    try {
-      parsed = JSON.parse(r.stdout) as typeof parsed;
-    } catch {
-      parsed = undefined;
-    }
-    if (parsed && 'error' in parsed) return { ...r, error: parsed.error as { code: string; message: string } };
-    return { ...r, ...(parsed ? { json: parsed as PrepullJson } : {}) };
+    if (r.code === null) return r; // killed by the test: no document
+    const doc = JSON.parse(r.stdout) as { error: ErrorJson } | PrepullJson; // runAgent checked it against its schema
+    return 'error' in doc ? { ...r, error: doc.error } : { ...r, json: doc };
   }
 
   /** Every committed blob's content matches its name; no partial file is left. */

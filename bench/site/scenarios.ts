@@ -4,6 +4,9 @@
  * its command took, what the agent says it took from peers and from upstream, and
  * whether the node's containerd holds the image afterwards.
  */
+import type { Bytes } from '../../src/app/bytes.ts';
+import type { PrepullReport } from '../../src/app/prepull.ts';
+import type { UpgradeResult } from '../../src/app/upgrade.ts';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { waitFor } from '../../testbed/proc.ts';
@@ -72,9 +75,11 @@ export type ScenarioName = (typeof SCENARIOS)[number];
 
 const LONG_WAIT = 'after 10m';
 
-function transferred(run: AgentRun): { mirror: number; upstream: number } {
-  const j = run.json as { transferred?: { mirror: number; upstream: number }; downloaded?: { mirror: number; upstream: number } } | undefined;
-  return j?.transferred ?? j?.downloaded ?? { mirror: 0, upstream: 0 };
+function transferred(run: AgentRun): Bytes {
+  const j = run.json as Partial<PrepullReport> | Partial<UpgradeResult> | undefined;
+  if (j && 'blobs' in j) return j.bytes!;
+  if (j && 'downloaded' in j && j.downloaded) return j.downloaded.bytes;
+  return { from_peers: 0, from_upstream: 0 };
 }
 
 function pullSeconds(run: AgentRun): number | undefined {
@@ -121,13 +126,13 @@ class ScenarioRun {
       startedAt: t,
       endedAt: this.meter!.now(),
       exit: run.code,
-      fromPeers: moved.mirror,
-      fromUpstream: moved.upstream,
+      fromPeers: moved.from_peers,
+      fromUpstream: moved.from_upstream,
       resumed: (run.stdout + run.stderr).split('connection broke after progress').length - 1,
       ...(run.code !== 0 ? { error: (run.stderr || run.stdout).trim().split('\n').slice(-3).join(' ') } : {}),
     };
     this.outcomes.push(outcome);
-    this.env.log(`  ${node.name} ${outcome.command}: exit ${run.code} in ${outcome.seconds}s (download ${outcome.pullSeconds ?? '?'}s; peers ${moved.mirror} B, upstream ${moved.upstream} B)${outcome.error ? `: ${outcome.error}` : ''}`);
+    this.env.log(`  ${node.name} ${outcome.command}: exit ${run.code} in ${outcome.seconds}s (download ${outcome.pullSeconds ?? '?'}s; peers ${moved.from_peers} B, upstream ${moved.from_upstream} B)${outcome.error ? `: ${outcome.error}` : ''}`);
     return outcome;
   }
 

@@ -18,7 +18,7 @@ describe('npm run build -- --arch arm64', () => {
     expect(await must('readelf', ['-h', BIN])).toMatch(/Machine:\s+AArch64/);
     const r = await qemu(['--json', '--version']);
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ version: pkg.version, node: expect.stringMatching(/^22\./), arch: 'arm64' });
+    expect(JSON.parse(r.stdout)).toEqual({ schema: 'kairos-spegel/version/v1', version: pkg.version, node: expect.stringMatching(/^22\./), arch: 'arm64' });
     const injected = await qemu(['--version'], { NODE_OPTIONS: '--require=/nonexistent.js' });
     expect(injected.stdout).toBe(`kairos-spegel ${pkg.version}\n`);
   }, 300_000);

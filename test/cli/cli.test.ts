@@ -31,7 +31,7 @@ describe('the single executable', () => {
 
   it('prints the version as JSON with --json', async () => {
     const r = await runAgent(['--version', '--json']);
-    expect(JSON.parse(r.stdout)).toEqual({ version: pkg.version, node: expect.stringMatching(/^22\./), arch: 'x64' });
+    expect(JSON.parse(r.stdout)).toEqual({ schema: 'kairos-spegel/version/v1', version: pkg.version, node: expect.stringMatching(/^22\./), arch: 'x64' });
   });
 });
 

@@ -133,7 +133,7 @@ describe('configure', () => {
     const root = nodeRoot('kairos-spegel:\n  node_ip: 10.1.2.3\n', { 'etc/containerd/certs.d/_backup/docker.io/hosts.toml': '' });
     const r = await runAgent(['--root', root, 'configure']);
     expect(r.code).toBe(0);
-    const warn = r.stdout.split('\n').filter((l) => l.includes('_backup')).map((l) => JSON.parse(l));
+    const warn = r.stderr.split('\n').filter((l) => l.includes('_backup')).map((l) => JSON.parse(l));
     expect(warn[0]).toMatchObject({ level: 'warn', fix: expect.stringContaining('spegel.containerdMirrorAdd: false') });
   });
 });

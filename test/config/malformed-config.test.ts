@@ -48,11 +48,11 @@ describe('malformed configuration', () => {
     writeFileSync(file, `#cloud-config\n${c.yaml}`);
     const r = await runAgent(['--config', file, '--root', dir, '--json', 'configure', '--dry-run']);
     expect(r.code).toBe(2);
-    const err = (JSON.parse(r.stdout) as { error: { code: string; message: string; problems: { key: string; at: { file: string; line: number } }[] } }).error;
+    const err = (JSON.parse(r.stdout) as { error: { code: string; message: string; problems: { key: string; file: string; line: number | null }[] } }).error;
     expect(err.code).toBe('E_CONFIG');
     expect(err.message).toMatch(new RegExp(`^${file.replaceAll('.', '\\.')}:${c.line + 1}:\\d+: ${c.key.replaceAll('.', '\\.').replaceAll('[', '\\[')}: `, 'm'));
     expect(err.message).toMatch(c.message);
-    expect(err.problems).toContainEqual(expect.objectContaining({ key: c.key, at: expect.objectContaining({ file, line: c.line + 1 }) }));
+    expect(err.problems).toContainEqual(expect.objectContaining({ key: c.key, file, line: c.line + 1 }));
   });
 
   it('reports every problem of a file, not just the first', async () => {

@@ -4,6 +4,7 @@
  * a client certificate. The embedded registry is played by a real docker-registry with
  * TLS that requires client certificates, as k3s' supervisor port does.
  */
+import { EXIT_UNHEALTHY } from '../../src/errors.ts';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,9 +53,9 @@ describe('health on k3s', () => {
     await node?.destroy();
   });
 
-  it('is not configured (exit 2) until k3s has written its hosts.toml', async () => {
+  it('is not configured (exit 4) until k3s has written its hosts.toml', async () => {
     const r = await runAgent(['--root', root, '--json', 'health'], { node });
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(EXIT_UNHEALTHY);
     expect(JSON.parse(r.stdout).reasons.join('\n')).toMatch(/k3s has not written its embedded mirror for this node/);
   });
 
@@ -71,7 +72,7 @@ describe('health on k3s', () => {
   it('reports the endpoint down when the client certificate is missing', async () => {
     writeFileSync(path.join(root, HOSTS), k3sHostsToml(false));
     const r = await runAgent(['--root', root, '--json', 'health'], { node });
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(EXIT_UNHEALTHY);
     expect(JSON.parse(r.stdout).endpoints[0]).toMatchObject({ state: 'down', reason: expect.stringMatching(/GET \/v2\/ failed/) });
   });
 
@@ -81,7 +82,7 @@ describe('health on k3s', () => {
     writeFileSync(file, `${good}configs:\n  ghcr.io:\n    auth:\n\tpassword: ${PASSWORDS.onBadLine}\n`);
     try {
       const r = await runAgent(['--root', root, '--json', 'health'], { node });
-      expect(r.code).toBe(2);
+      expect(r.code).toBe(EXIT_UNHEALTHY);
       expect(JSON.parse(r.stdout).config).toEqual([{ file: '/etc/rancher/k3s/registries.yaml', state: 'stale', detail: expect.stringMatching(/^\/etc\/rancher\/k3s\/registries\.yaml:\d+:\d+: not valid YAML/) }]);
       expect(r.stdout + r.stderr).not.toContain(PASSWORDS.onBadLine);
       expect(r.stdout + r.stderr).not.toMatch(/internal error/);

@@ -1,9 +1,10 @@
 /**
  * `health` against live endpoints inside a test node: a real registry (healthy, exit 0),
- * a closed port (unhealthy, exit 2), real Spegel before it has peers (its /readyz answers
- * 500: degraded, exit 1) and once it has one (healthy), stale and missing configuration,
+ * a closed port (unhealthy, exit 4), real Spegel before it has peers (its /readyz answers
+ * 500: degraded, exit 3) and once it has one (healthy), stale and missing configuration,
  * and --wait.
  */
+import { EXIT_DEGRADED, EXIT_UNHEALTHY, EXIT_USAGE } from '../../src/errors.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -89,19 +90,23 @@ describe('health', () => {
     expect(json.config).toEqual([{ file: '/etc/containerd/certs.d/_default/hosts.toml', state: 'current' }]);
   });
 
-  it('is unhealthy (exit 2) when the mirror port is closed', async () => {
+  it('is unhealthy (exit 4) when the mirror port is closed', async () => {
     const { code, json } = await health(await configuredRoot('closed', [30099]));
-    expect(code).toBe(2);
+    expect(code).toBe(EXIT_UNHEALTHY);
+    // A script must tell "the mirror is down" from "you called me wrong".
+    const usage = await runAgent(['--json', 'health', '--wait', 'soon'], { node });
+    expect(usage.code).toBe(EXIT_USAGE);
+    expect(usage.code).not.toBe(code);
     expect(json.status).toBe('unhealthy');
     expect(json.endpoints[0]).toMatchObject({ url: `http://${node.ip}:30099`, state: 'down', tcp: { ok: false } });
     expect(json.reasons.join('\n')).toContain('TCP connect failed');
   });
 
-  it(`real Spegel ${peerVersion('spegel')}: degraded (exit 1) while it has no peer (/readyz 500), healthy once one joins`, async () => {
+  it(`real Spegel ${peerVersion('spegel')}: degraded (exit 3) while it has no peer (/readyz 500), healthy once one joins`, async () => {
     const root = await configuredRoot('spegel', [30030]);
     await spegel('spegel-a', 30030, 5010);
     const alone = await health(root);
-    expect(alone.code, JSON.stringify(alone.json)).toBe(1);
+    expect(alone.code, JSON.stringify(alone.json)).toBe(EXIT_DEGRADED);
     expect(alone.json.status).toBe('degraded');
     expect(alone.json.endpoints[0]).toMatchObject({ state: 'not-ready', v2: { status: 200 }, ready: { path: '/readyz', status: 500 } });
 
@@ -114,35 +119,35 @@ describe('health', () => {
     expect(joined.json.endpoints[0]).toMatchObject({ state: 'up', v2: { status: 200 }, ready: { path: '/readyz', status: 200 } });
   });
 
-  it('is degraded (exit 1) when one of two endpoints is down', async () => {
+  it('is degraded (exit 3) when one of two endpoints is down', async () => {
     const { code, json } = await health(await configuredRoot('half', [30020, 30098]));
-    expect(code).toBe(1);
+    expect(code).toBe(EXIT_DEGRADED);
     expect(json.endpoints.map((e) => e.state)).toEqual(['up', 'down']);
   });
 
-  it('is degraded (exit 1) when hosts.toml no longer names the node IP', async () => {
+  it('is degraded (exit 3) when hosts.toml no longer names the node IP', async () => {
     const root = await configuredRoot('stale', [30020]);
     writeFileSync(path.join(root, 'oem/91_ip.yaml'), '#cloud-config\nkairos-spegel:\n  node_ip: 10.77.0.99\n');
     const r = await runAgent(['--root', root, '--json', 'health'], { node });
     const json = JSON.parse(r.stdout) as HealthJson;
     // The configured IP now differs from the file: stale config, and nothing answers at .99.
     expect(json.config[0]).toMatchObject({ state: 'stale' });
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(EXIT_UNHEALTHY);
     // Back to the real IP but a file written for another one: stale only, endpoint up.
     writeFileSync(path.join(root, 'oem/91_ip.yaml'), '#cloud-config\n');
     writeFileSync(path.join(root, 'etc/containerd/certs.d/_default/hosts.toml'), "[host.'http://10.77.0.99:30020']\ncapabilities = ['pull']\n");
     const again = await health(root);
-    expect(again.code).toBe(1);
+    expect(again.code).toBe(EXIT_DEGRADED);
     expect(again.json.config[0]).toMatchObject({ state: 'stale' });
     expect(again.json.endpoints[0]!.state).toBe('up');
   });
 
-  it('is unhealthy (exit 2) when not configured', async () => {
+  it('is unhealthy (exit 4) when not configured', async () => {
     const root = path.join(dir, 'empty');
     mkdirSync(path.join(root, 'etc/containerd'), { recursive: true });
     writeFileSync(path.join(root, 'etc/containerd/config.toml'), 'version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"\n');
     const { code, json } = await health(root);
-    expect(code).toBe(2);
+    expect(code).toBe(EXIT_UNHEALTHY);
     expect(json.config[0]).toMatchObject({ state: 'missing' });
   });
 
@@ -150,7 +155,7 @@ describe('health', () => {
     const root = await configuredRoot('wait-closed', [30097]);
     const started = Date.now();
     const r = await runAgent(['--root', root, '--json', 'health', '--wait', '1500ms'], { node });
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(EXIT_UNHEALTHY);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
   });
 

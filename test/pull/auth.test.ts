@@ -61,7 +61,7 @@ describe('Basic auth (htpasswd)', () => {
     expect(mirror.requests.length).toBeGreaterThan(0);
     for (const q of mirror.requests) expect(q.headers['authorization'], q.url).toBeUndefined();
     // The mirror (forwarding without credentials) was refused; upstream served everything.
-    expect(r.json!.transferred.mirror).toBe(0);
+    expect(r.json!.bytes.from_peers).toBe(0);
     expectNoSecret(r.stdout + r.stderr);
   });
 

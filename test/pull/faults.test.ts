@@ -62,9 +62,9 @@ describe('prepull under faults', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     await expectStoreGood(b);
     expect(upstream.requests.map((q) => `${q.method} ${q.url.split('?')[0]}`)).toEqual([`HEAD /v2/kairos/faults/manifests/v1`]);
-    expect(r.json!.transferred.upstream).toBe(0);
+    expect(r.json!.bytes.from_upstream).toBe(0);
     expect(mirror.requests.filter((q) => isBlob(q)).every((q) => q.url.includes(`ns=${encodeURIComponent(registry.host)}`))).toBe(true);
-    expect(r.json!.transferred.mirror).toBe(mirror.sentFor('/v2/'));
+    expect(r.json!.bytes.from_peers).toBe(mirror.sentFor('/v2/'));
   });
 
   it("mirror answers 404 with Spegel's JSON body: everything comes from upstream", async () => {
@@ -73,7 +73,7 @@ describe('prepull under faults', () => {
     const r = await b.prepull([image]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     await expectStoreGood(b);
-    expect(r.json!.transferred.mirror).toBe(0);
+    expect(r.json!.bytes.from_peers).toBe(0);
     expect(upstream.sentFor(big.digest)).toBe(big.size);
     expect(mirror.requests.length).toBeGreaterThan(0);
     expect(mirror.requests.every((q) => q.status === 404)).toBe(true);
@@ -88,7 +88,7 @@ describe('prepull under faults', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(Date.now() - started).toBeLessThan(10_000);
     await expectStoreGood(b);
-    expect(r.json!.transferred.mirror).toBe(0);
+    expect(r.json!.bytes.from_peers).toBe(0);
     expect(upstream.sentFor(big.digest)).toBe(big.size);
   });
 
@@ -103,7 +103,7 @@ describe('prepull under faults', () => {
     expect(resumed.headers['range']).toBe(`bytes=${MiB}-`);
     expect(resumed.at - stalled.stoppedAt!).toBeLessThanOrEqual((STALL_AFTER_S + 1) * 1000);
     expect(upstream.sentFor(big.digest)).toBe(big.size - MiB);
-    expect(r.json!.transferred.upstream).toBe(big.size - MiB);
+    expect(r.json!.bytes.from_upstream).toBe(big.size - MiB);
   });
 
   it(`mirror sends its response headers a byte at a time: dropped within stall_after + 1 s of the request, the upstream sends it all`, async () => {
@@ -135,7 +135,7 @@ describe('prepull under faults', () => {
     expect(cut - from).toBeLessThanOrEqual(MiB);
     expect(mirror.sentFor(big.digest)).toBe(cut + big.size - from);
     expect(upstream.requests.filter((q) => isBlob(q, big.digest))).toHaveLength(0);
-    expect(r.json!.transferred.upstream).toBe(0);
+    expect(r.json!.bytes.from_upstream).toBe(0);
   });
 
   it('mirror sends corrupted bytes: detected, never committed, fetched again from upstream', async () => {

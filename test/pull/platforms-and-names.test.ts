@@ -44,8 +44,8 @@ describe('platforms and names', () => {
     b.hosts(registry.host, []);
     const r = await b.prepull([`${registry.host}/kairos/multi:v1`, '--platform', platform]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.json!.manifest.digest).toBe(multi[arch]);
-    expect((await b.skopeoInspect(r.json!.ref)).Architecture).toBe(arch);
+    expect(r.json!.manifest).toBe(multi[arch]);
+    expect((await b.skopeoInspect(r.json!.image)).Architecture).toBe(arch);
     const index = JSON.parse(readFileSync(path.join(b.store, 'index.json'), 'utf8')) as { manifests: { digest: string; annotations: Record<string, string> }[] };
     expect(index.manifests[0]!.digest).toBe(multi[arch]);
     expect(index.manifests[0]!.annotations['io.kairos-spegel.index.digest']).toBe(r.json!.digest);
@@ -66,7 +66,7 @@ describe('platforms and names', () => {
     b.hosts(registry.host, []);
     const first = await b.prepull([`${registry.host}/kairos/buildx:v1`, '--platform', 'linux/amd64']);
     expect(first.code, first.stdout + first.stderr).toBe(0);
-    expect(first.json!.layers).toEqual({ present: 0, downloaded: 2 }); // config and layer: metadata blobs are not counted
+    expect(first.json!.blobs).toEqual({ present: 0, downloaded: 2 }); // config and layer: metadata blobs are not counted
     for (const d of [buildx.index, ...metadata]) expect(held(b), d).toContain(d);
     for (const d of otherLayers) expect(held(b), d).not.toContain(d);
     b.verifyBlobs();
@@ -81,7 +81,7 @@ describe('platforms and names', () => {
     for (const d of metadata.filter((d) => !image.includes(d))) rmSync(path.join(b.store, 'blobs/sha256', d.slice(7)));
     const again = await b.prepull([`${registry.host}/kairos/buildx:v1`, '--platform', 'linux/amd64']);
     expect(again.code, again.stdout + again.stderr).toBe(0);
-    expect(again.json!.layers.downloaded).toBe(0);
+    expect(again.json!.blobs.downloaded).toBe(0);
     for (const d of metadata) expect(held(b), d).toContain(d);
   });
 
@@ -89,7 +89,7 @@ describe('platforms and names', () => {
     const b = bed();
     b.hosts(registry.host, []);
     const r = await b.prepull([`${registry.host}/kairos/multi:v1`]);
-    expect(r.json!.manifest.digest).toBe(process.arch === 'arm64' ? multi.arm64 : multi.amd64);
+    expect(r.json!.manifest).toBe(process.arch === 'arm64' ? multi.arm64 : multi.amd64);
   });
 
   it('a platform the index lacks is an error that lists what it has', async () => {
@@ -106,9 +106,9 @@ describe('platforms and names', () => {
     hub.requests.length = 0;
     const r = await b.prepull([`${registry.host}/kairos/multi@${multi.arm64}`]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.json!.ref).toBe(`${registry.host}/kairos/multi@${multi.arm64}`);
+    expect(r.json!.image).toBe(`${registry.host}/kairos/multi@${multi.arm64}`);
     expect(hub.requests.some((q) => q.method === 'HEAD')).toBe(false);
-    expect(await b.skopeoInspect(r.json!.ref)).toMatchObject({ Architecture: 'arm64' });
+    expect(await b.skopeoInspect(r.json!.image)).toMatchObject({ Architecture: 'arm64' });
   });
 
   it.each(['ubuntu', 'docker.io/ubuntu', 'docker.io/library/ubuntu:latest', 'index.docker.io/library/ubuntu'])('"%s" is docker.io/library/ubuntu:latest', async (name) => {
@@ -118,7 +118,7 @@ describe('platforms and names', () => {
     hub.requests.length = 0;
     const r = await b.prepull([name]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.json!.ref).toBe('docker.io/library/ubuntu:latest');
+    expect(r.json!.image).toBe('docker.io/library/ubuntu:latest');
     expect(hub.requests[0]).toMatchObject({ method: 'HEAD', url: '/v2/library/ubuntu/manifests/latest?ns=docker.io' });
   });
 

@@ -5,6 +5,7 @@
  * the hosts.toml names a mirror on this machine's 127.0.0.1: it must say why the mirror is out
  * of reach before going upstream. In the machine's own namespace it says nothing of the kind.
  */
+import type { PrepullReport } from '../../src/app/prepull.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,9 +56,9 @@ describe("prepull outside the node's network namespace (a NodeOp pod)", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(WARNING);
     expect(r.stderr).toContain(`"mirrors":["http://${mirror.host}"]`);
-    const result = JSON.parse(r.stdout) as { transferred: { mirror: number; upstream: number } };
-    expect(result.transferred.mirror).toBe(0);
-    expect(result.transferred.upstream).toBeGreaterThan(0);
+    const result = JSON.parse(r.stdout) as PrepullReport;
+    expect(result.bytes.from_peers).toBe(0);
+    expect(result.bytes.from_upstream).toBeGreaterThan(0);
   });
 
   it("in the node's own namespace: the loopback mirror answers, no warning", async () => {

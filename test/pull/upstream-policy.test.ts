@@ -79,8 +79,8 @@ describe('upstream policy', () => {
     const r = await b.prepull([image, '--upstream', 'after 1m']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(upstream.requests.map((q) => q.method)).toEqual(['HEAD']);
-    expect(r.json!.transferred.upstream).toBe(0);
-    expect(r.json!.transferred.mirror).toBeGreaterThan(7 * MiB);
+    expect(r.json!.bytes.from_upstream).toBe(0);
+    expect(r.json!.bytes.from_peers).toBeGreaterThan(7 * MiB);
   });
 
   it('upstream_rate_limit holds the upstream rate within 5%, and progress is logged every 5 s', async () => {
@@ -92,7 +92,7 @@ describe('upstream policy', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     // The agent's consumption: from the first upstream request until it had every byte
     // (kernel socket buffers make the proxy's own send times meaningless here).
-    const bytes = r.json!.transferred.upstream;
+    const bytes = r.json!.bytes.from_upstream;
     const seconds = (finished - upstream.requests[0]!.at) / 1000;
     expect(bytes / seconds).toBeLessThanOrEqual(limit * 1.05);
     expect(bytes / seconds).toBeGreaterThan(limit * 0.8);

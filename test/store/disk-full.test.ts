@@ -79,7 +79,7 @@ describe('a full disk', () => {
     const error = (JSON.parse(read('full.json')) as { error: { code: string; message: string; hint: string } }).error;
     expect(error).toMatchObject({ code: 'E_SYSTEM', message: expect.stringMatching(/ENOSPC: no space left on device/), hint: expect.stringMatching(/the filesystem is full/) });
     expect(read('full.json') + read('full.err')).not.toMatch(/internal error|\n\s+at /);
-    const refs = (f: string) => (JSON.parse(read(f)) as { images: { ref: string }[] }).images.map((i) => i.ref).sort();
+    const refs = (f: string) => (JSON.parse(read(f)) as { images: { image: string }[] }).images.map((i) => i.image).sort();
     expect(refs('images-full.json')).toEqual([image]);
     expect(refs('images-again.json')).toEqual([image, sameImage].sort());
   });

@@ -49,15 +49,15 @@ describe('a store that repairs itself', () => {
 
     const check = await runAgent(['--root', b.root, '--json', 'images', '--verify']);
     expect(check.code).toBe(1);
-    expect(JSON.parse(check.stdout).images).toEqual([expect.objectContaining({ ref: image, damaged: [`sha256:${path.basename(layer)}`] })]);
+    expect(JSON.parse(check.stdout).images).toEqual([expect.objectContaining({ image, damaged: [`sha256:${path.basename(layer)}`] })]);
 
     const cheap = await b.prepull([image]);
-    expect(cheap.json!.layers).toMatchObject({ downloaded: 0 }); // sizes match: a plain run cannot see it
+    expect(cheap.json!.blobs).toMatchObject({ downloaded: 0 }); // sizes match: a plain run cannot see it
 
     const verified = await b.prepull([image, '--verify']);
     expect(verified.code, verified.stderr).toBe(0);
     expect(verified.stderr).toMatch(/damaged in the store: its bytes do not hash to its digest; fetching it again/);
-    expect(verified.json!.layers).toMatchObject({ downloaded: 1 });
+    expect(verified.json!.blobs).toMatchObject({ downloaded: 1 });
     b.verifyBlobs();
     expect((await runAgent(['--root', b.root, 'images', '--verify'])).code).toBe(0);
   });

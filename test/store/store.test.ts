@@ -3,6 +3,8 @@
  * image to byte-identical blobs; `images` lists it, `gc` keeps the newest, the lock keeps
  * runs apart, the free-space check refuses early, and transfer counts only go up.
  */
+import type { ImagesResult } from '../../src/app/images.ts';
+import type { StatusResult } from '../../src/app/status.ts';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -57,22 +59,22 @@ describe('the image store', () => {
   it('images lists what it holds; gc keeps the newest and frees the rest', async () => {
     const b = bed();
     for (const ref of images) expect((await b.prepull([ref])).code).toBe(0);
-    const listed = JSON.parse((await runAgent(['--root', b.root, '--json', 'images'])).stdout) as { images: { ref: string; size: number; bytes: { mirror: number } }[]; total: { mirror: number } };
-    expect(listed.images.map((i) => i.ref)).toEqual([...images].reverse());
-    expect(listed.images.every((i) => i.bytes.mirror >= i.size)).toBe(true);
+    const listed = JSON.parse((await runAgent(['--root', b.root, '--json', 'images'])).stdout) as ImagesResult;
+    expect(listed.images.map((i) => i.image)).toEqual([...images].reverse());
+    expect(listed.images.every((i) => i.bytes.from_peers >= i.size)).toBe(true);
     const before = readdirSync(`${b.store}/blobs/sha256`).length;
     const gc = await runAgent(['--root', b.root, '--json', 'gc', '--keep', '1']);
     expect(gc.code, gc.stderr).toBe(0);
-    expect(JSON.parse(gc.stdout)).toMatchObject({ kept: [images[2]], removed: [images[1], images[0]], blobsDeleted: 8 }); // manifest, config and two layers each
+    expect(JSON.parse(gc.stdout)).toMatchObject({ kept: [images[2]], removed: [images[1], images[0]], blobs_deleted: 8 }); // manifest, config and two layers each
     expect(readdirSync(`${b.store}/blobs/sha256`).length).toBe(before - 8);
     expect((await b.skopeoInspect(images[2]!)).Layers).toHaveLength(2);
     b.verifyBlobs();
     // Counts only go up: gc keeps the totals, and a new pull adds to them.
-    const after = JSON.parse((await runAgent(['--root', b.root, '--json', 'images'])).stdout) as { total: { mirror: number } };
-    expect(after.total.mirror).toBe(listed.total.mirror);
+    const after = JSON.parse((await runAgent(['--root', b.root, '--json', 'images'])).stdout) as ImagesResult;
+    expect(after.bytes.from_peers).toBe(listed.bytes.from_peers);
     expect((await b.prepull([images[0]!])).code).toBe(0);
-    const again = JSON.parse((await runAgent(['--root', b.root, '--json', 'images'])).stdout) as { total: { mirror: number } };
-    expect(again.total.mirror).toBeGreaterThan(after.total.mirror);
+    const again = JSON.parse((await runAgent(['--root', b.root, '--json', 'images'])).stdout) as ImagesResult;
+    expect(again.bytes.from_peers).toBeGreaterThan(after.bytes.from_peers);
   });
 
   it('gc --dry-run says what gc would delete and deletes nothing; gc removes the staged rootfs of every image it drops', async () => {
@@ -84,16 +86,16 @@ describe('the image store', () => {
     const blobs = readdirSync(`${b.store}/blobs/sha256`).sort();
     const dry = await runAgent(['--root', b.root, '--json', 'gc', '--keep', '1', '--dry-run']);
     expect(dry.code, dry.stderr).toBe(0);
-    expect(JSON.parse(dry.stdout)).toMatchObject({ dryRun: true, kept: [images[2]], removed: [images[1], images[0]], blobsDeleted: 8, stagingsRemoved: expect.any(Array) });
-    expect(JSON.parse(dry.stdout).stagingsRemoved).toHaveLength(2);
+    expect(JSON.parse(dry.stdout)).toMatchObject({ dry_run: true, kept: [images[2]], removed: [images[1], images[0]], blobs_deleted: 8, stagings_removed: expect.any(Array) });
+    expect(JSON.parse(dry.stdout).stagings_removed).toHaveLength(2);
     expect(readdirSync(`${b.store}/blobs/sha256`).sort()).toEqual(blobs);
     expect(stagings()).toHaveLength(3);
 
     const gc = await runAgent(['--root', b.root, '--json', 'gc', '--keep', '1']);
     expect(gc.code, gc.stderr).toBe(0);
     expect(stagings()).toHaveLength(1);
-    const status = JSON.parse((await runAgent(['--root', b.root, '--json', 'status'])).stdout) as { images: { ref: string; staged?: { rootfs: string } }[] };
-    expect(status.images).toEqual([expect.objectContaining({ ref: images[2], staged: expect.objectContaining({ rootfs: expect.stringContaining(stagings()[0]!) }) })]);
+    const status = JSON.parse((await runAgent(['--root', b.root, '--json', 'status'])).stdout) as StatusResult;
+    expect(status.images).toEqual([expect.objectContaining({ image: images[2], staged: expect.objectContaining({ rootfs: expect.stringContaining(stagings()[0]!) }) })]);
   });
 
   it('gc is refused while an unpack runs (it reads the blobs gc would delete)', async () => {

@@ -144,7 +144,7 @@ describe.each(containerdMatrix())('seeding into $label', (build) => {
   it('a second prepull does not seed again, and --no-seed skips it', async () => {
     const again = await runAgent(['--root', root, '--json', 'prepull', '--no-seed', image]);
     expect(again.code).toBe(0);
-    expect(JSON.parse(again.stdout).seeded).toBeUndefined();
+    expect(JSON.parse(again.stdout).seeded).toBeNull();
   });
 
   it('hands each blob to containerd as it lands, while the rest still downloads', async () => {
