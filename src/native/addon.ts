@@ -13,7 +13,6 @@ import type { Root } from '../fs/root.ts';
 
 export interface NativeAddon {
   setLinkXattr(path: string, name: string, value: Buffer): void;
-  getLinkXattrs(path: string): Record<string, Buffer>;
   sha256New(): Sha256Handle;
   /** Hashes bytes [from, to) of the open file `fd`, on the thread pool. */
   sha256File(handle: Sha256Handle, fd: number, from: number, to: number): Promise<void>;

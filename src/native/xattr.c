@@ -4,11 +4,13 @@
  * Symlinks are never followed (the l* calls).
  *
  *   setLinkXattr(path: string, name: string, value: Buffer): void
- *   getLinkXattrs(path: string): { [name]: Buffer }
+ *
+ * Failures throw an Error whose `code` is the errno's name (EOPNOTSUPP, ENOSPC, ...), as
+ * Node's own fs errors do, so callers classify by code, never by message.
  */
+#define _GNU_SOURCE /* strerrorname_np */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
 #include <node_api.h>
@@ -18,9 +20,11 @@
 #define NAME_MAX_BYTES 256
 
 static napi_value throw_errno(napi_env env, const char *call, const char *path) {
+  int err = errno;
+  const char *name = strerrorname_np(err);
   char msg[PATH_MAX_BYTES + 128];
-  snprintf(msg, sizeof msg, "%s %s: %s", call, path, strerror(errno));
-  napi_throw_error(env, "E_XATTR", msg);
+  snprintf(msg, sizeof msg, "%s %s: %s", call, path, strerror(err));
+  napi_throw_error(env, name != NULL ? name : "EIO", msg);
   return NULL;
 }
 
@@ -52,43 +56,9 @@ static napi_value set_link_xattr(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static napi_value get_link_xattrs(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], result;
-  char path[PATH_MAX_BYTES];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1) {
-    napi_throw_type_error(env, NULL, "getLinkXattrs(path)");
-    return NULL;
-  }
-  if (!get_string(env, argv[0], path, sizeof path)) return NULL;
-  napi_create_object(env, &result);
-  ssize_t size = llistxattr(path, NULL, 0);
-  if (size < 0) return throw_errno(env, "llistxattr", path);
-  if (size == 0) return result;
-  char *names = malloc((size_t)size);
-  if (names == NULL) return throw_errno(env, "malloc", path);
-  size = llistxattr(path, names, (size_t)size);
-  if (size < 0) {
-    free(names);
-    return throw_errno(env, "llistxattr", path);
-  }
-  for (char *n = names; n < names + size; n += strlen(n) + 1) {
-    ssize_t vlen = lgetxattr(path, n, NULL, 0);
-    if (vlen < 0) continue; /* removed meanwhile */
-    void *value = NULL;
-    napi_value buf;
-    if (napi_create_buffer(env, (size_t)vlen, &value, &buf) != napi_ok) break;
-    if (vlen > 0 && lgetxattr(path, n, value, (size_t)vlen) < 0) continue;
-    napi_set_named_property(env, result, n, buf);
-  }
-  free(names);
-  return result;
-}
-
 void define_xattr(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"setLinkXattr", NULL, set_link_xattr, NULL, NULL, NULL, napi_default, NULL},
-      {"getLinkXattrs", NULL, get_link_xattrs, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

@@ -17,7 +17,7 @@
  */
 import { chmodSync, chownSync, close, closeSync, fsync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, readdirSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { errnoCode } from '../errors.ts';
+import { errnoCode, errorMessage } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { UnpackError } from './errors.ts';
 import { entryComponents, type RootFs } from './rootfs.ts';
@@ -205,9 +205,9 @@ export class LayerApplier {
       try {
         this.xattr.setLinkXattr(real, name, value);
       } catch (err) {
-        const msg = (err as Error).message;
+        const msg = errorMessage(err);
         // A filesystem without xattr support (or this namespace) loses them, said once per run.
-        if (/Operation not supported/.test(msg)) {
+        if (errnoCode(err) === 'EOPNOTSUPP') {
           if (this.stats.xattrsUnsupported++ === 0) this.log.warn({ entry: e.path, xattr: name }, `the staging filesystem does not support this extended attribute: ${msg}`);
           continue;
         }
