@@ -114,7 +114,7 @@ export class ConfigError extends AgentError {
   }
 }
 
-export function formatProblem(p: ConfigProblem): string {
+function formatProblem(p: ConfigProblem): string {
   return `${formatLocation(p.at)}: ${p.key ? `${p.key}: ` : ''}${p.message}`;
 }
 

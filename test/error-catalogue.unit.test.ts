@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AgentError, ERROR_CODES, EXIT_DEGRADED, EXIT_FAILURE, EXIT_LOCKED, EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE, InterruptedError, type ErrorCode } from '../src/errors.ts';
+import { AgentError, ERROR_CODES, EXIT_DEGRADED, EXIT_FAILURE, EXIT_LOCKED, EXIT_OK, EXIT_UNHEALTHY, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, InterruptedError, type ErrorCode } from '../src/errors.ts';
 
 const README = readFileSync(path.resolve(import.meta.dirname, '../README.md'), 'utf8');
 const rows = new Map([...README.matchAll(/^\| `(E_[A-Z0-9_]+)` \| ([\d, ]+) \| (.+) \|$/gm)].map((m) => [m[1]!, { exit: m[2]!, meaning: m[3]! }]));
@@ -21,8 +21,8 @@ describe('error catalogue', () => {
 
   it('an error takes its exit status from its code', () => {
     for (const code of Object.keys(ERROR_CODES) as ErrorCode[]) expect(new AgentError(code, 'x').exitCode).toBe(ERROR_CODES[code].exit);
-    expect(new InterruptedError('SIGINT').exitCode).toBe(130);
-    expect(new InterruptedError('SIGTERM').exitCode).toBe(143);
+    expect(new InterruptedError('SIGINT').exitCode).toBe(EXIT_SIGINT);
+    expect(new InterruptedError('SIGTERM').exitCode).toBe(EXIT_SIGTERM);
   });
 
   it('the exit statuses scripts act on are distinct', () => {

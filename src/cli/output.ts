@@ -14,7 +14,7 @@ export interface Output {
   result(value: object, human: () => string): void;
 }
 
-export function schemaId(document: string): string {
+function schemaId(document: string): string {
   return `kairos-spegel/${document}/v1`;
 }
 

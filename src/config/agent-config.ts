@@ -10,7 +10,7 @@ import { unusableReason } from '../node/ip-address.ts';
 
 export const BLOCK_KEY = 'kairos-spegel';
 
-export const DISTROS = ['auto', 'k3s', 'k0s', 'containerd'] as const;
+const DISTROS = ['auto', 'k3s', 'k0s', 'containerd'] as const;
 export type DistroSetting = (typeof DISTROS)[number];
 
 const registry: Parser<MirroredRegistry> = (node, key, problems) => {
@@ -64,7 +64,7 @@ const platform: Parser<Platform> = (node, key, problems) => {
 };
 
 /** Where pulled images live: the persistent partition, which survives upgrades. */
-export const DEFAULT_STORE = '/usr/local/kairos-spegel/store';
+const DEFAULT_STORE = '/usr/local/kairos-spegel/store';
 
 const store = object({
   path: field(absolutePath, DEFAULT_STORE),

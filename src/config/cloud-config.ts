@@ -14,9 +14,9 @@ import type { Root } from '../fs/root.ts';
 import { mergeMaps } from './kairos-merge.ts';
 import { parseYamlTree, type YamlSyntaxError, type YMap } from './yaml-tree.ts';
 
-export const CLOUD_CONFIG_DIRS = ['/run/initramfs/live', '/etc/kairos', '/usr/local/cloud-config', '/oem'] as const;
+const CLOUD_CONFIG_DIRS = ['/run/initramfs/live', '/etc/kairos', '/usr/local/cloud-config', '/oem'] as const;
 
-export const VALID_HEADERS = ['#cloud-config', '#kairos-config', '#node-config'] as const;
+const VALID_HEADERS = ['#cloud-config', '#kairos-config', '#node-config'] as const;
 
 export interface SkippedFile {
   file: string;
@@ -91,7 +91,7 @@ export async function collectCloudConfig(root: Root, dirs: readonly string[] = C
   return mergeFiles(files.map((f) => root.path(`/${path.relative(root.path('/'), f)}`)));
 }
 
-export async function mergeFiles(files: string[]): Promise<CloudConfig> {
+async function mergeFiles(files: string[]): Promise<CloudConfig> {
   const result: CloudConfig = { values: { kind: 'map', entries: new Map(), loc: { file: '(none)' } }, sources: [], skipped: [] };
   for (const file of files) {
     const ext = path.extname(file);

@@ -40,7 +40,7 @@ function sameValue(a: YNode, b: YNode): boolean {
   return false;
 }
 
-export function deepMerge(a: YNode | undefined, b: YNode, key: string): YNode {
+function deepMerge(a: YNode | undefined, b: YNode, key: string): YNode {
   if (a === undefined || kindOf(a) === 'null') return b;
   if (kindOf(b) === 'null') return emptyLike(a, b);
   const ka = kindOf(a);

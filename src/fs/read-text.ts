@@ -12,7 +12,7 @@ import { formatBytes } from '../util/units.ts';
 import { ConfigError, errnoCode } from '../errors.ts';
 
 /** Far above any real configuration file, far below what would strain an edge node. */
-export const MAX_TEXT_BYTES = 4 * 2 ** 20;
+const MAX_TEXT_BYTES = 4 * 2 ** 20;
 
 /** `file` is a host path (already resolved under --root); `shown` is the name errors give. */
 export async function readTextFile(file: string, shown = file): Promise<string | undefined> {

@@ -139,7 +139,7 @@ function finishServer(e: ReturnType<typeof entry>, registry: string, defaultSche
 }
 
 /** containerd's directory lookup for a registry in a hosts dir (node paths). */
-export function hostDirCandidates(hostsDir: string, registry: string): string[] {
+function hostDirCandidates(hostsDir: string, registry: string): string[] {
   const idx = registry.lastIndexOf(':');
   const portForm = idx > 0 ? `${registry.slice(0, idx)}_${registry.slice(idx + 1)}_` : registry;
   return [...(portForm !== registry ? [portForm] : []), registry, '_default'].map((d) => path.posix.join(hostsDir, d));

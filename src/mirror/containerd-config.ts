@@ -30,7 +30,7 @@ function table(v: unknown): Table | undefined {
 }
 
 /** containerd 2.2 and later, when neither config_path nor mirrors is set (plugins/cri/images/plugin.go). */
-export const DEFAULT_CONFIG_PATH = '/etc/containerd/certs.d:/etc/docker/certs.d';
+const DEFAULT_CONFIG_PATH = '/etc/containerd/certs.d:/etc/docker/certs.d';
 
 /**
  * The CRI image settings of a containerd config, wherever its version keeps them: version 3

@@ -12,7 +12,7 @@ import { ConfigError } from '../errors.ts';
 import { formatDuration } from '../util/duration.ts';
 import { joinToml, parseToml, splitToml, type TomlBlock } from '../hosts/toml-blocks.ts';
 
-export const MANAGED_MARK = '# managed by kairos-spegel';
+const MANAGED_MARK = '# managed by kairos-spegel';
 
 export interface MirrorHost {
   url: string;

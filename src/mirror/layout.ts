@@ -24,10 +24,10 @@ export interface Layout {
 }
 
 export const K3S_REGISTRIES_YAML = '/etc/rancher/k3s/registries.yaml';
-export const K3S_HOSTS_DIR = '/var/lib/rancher/k3s/agent/etc/containerd/certs.d';
-export const K0S_DROP_IN = '/etc/k0s/containerd.d/spegel.toml';
-export const CONTAINERD_HOSTS_DIR = '/etc/containerd/certs.d';
-export const CONTAINERD_CONFIG = '/etc/containerd/config.toml';
+const K3S_HOSTS_DIR = '/var/lib/rancher/k3s/agent/etc/containerd/certs.d';
+const K0S_DROP_IN = '/etc/k0s/containerd.d/spegel.toml';
+const CONTAINERD_HOSTS_DIR = '/etc/containerd/certs.d';
+const CONTAINERD_CONFIG = '/etc/containerd/config.toml';
 
 export function layoutFor(distro: Distro, cfg: AgentConfig['containerd']): Layout {
   const ctr = (fallback: string) => (cfg.ctr ?? fallback).split(/\s+/).filter(Boolean);

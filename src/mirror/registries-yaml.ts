@@ -11,8 +11,8 @@ import { ConfigError } from '../errors.ts';
 const MARK = ' managed by kairos-spegel';
 
 export interface RegistriesYamlResult {
+  /** The user's bytes, untouched, when nothing of ours changed. */
   text: string;
-  changed: boolean;
 }
 
 function isMarked(comment: string | null | undefined): boolean {
@@ -90,6 +90,6 @@ export function mergeRegistriesYaml(existing: string | undefined, names: string[
     map.items.push(new Pair(key, doc.createNode({})));
     changed = true;
   }
-  if (!changed && existing !== undefined) return { text: existing, changed: false };
-  return { text: doc.toString({ flowCollectionPadding: false }), changed: true };
+  if (!changed && existing !== undefined) return { text: existing };
+  return { text: doc.toString({ flowCollectionPadding: false }) };
 }

@@ -24,7 +24,7 @@ export type ContainerdVersionResult = { version: ContainerdVersion } | { version
 const TIMEOUT_MS = 3000;
 
 /** "Server:\n  Version:  v2.2.9\n" in `ctr version` output. */
-export function parseCtrVersion(output: string): ContainerdVersion | undefined {
+function parseCtrVersion(output: string): ContainerdVersion | undefined {
   const m = /^Server:\s*\n\s*Version:\s*v?((\d+)\.(\d+)\.(\d+)\S*)/m.exec(output);
   if (!m) return undefined;
   return { text: m[1]!, major: Number(m[2]), minor: Number(m[3]), patch: Number(m[4]) };

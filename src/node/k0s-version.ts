@@ -17,12 +17,12 @@ import { errorMessage, SystemError } from '../errors.ts';
 export type DropInVersion = 2 | 3;
 
 /** "v1.36.3+k0s.2" → [1, 36]. */
-export function parseK0sVersion(output: string): { major: number; minor: number; text: string } | undefined {
+function parseK0sVersion(output: string): { major: number; minor: number; text: string } | undefined {
   const m = /^\s*(v?(\d+)\.(\d+)\.\d+\S*)/.exec(output);
   return m ? { text: m[1]!, major: Number(m[2]), minor: Number(m[3]) } : undefined;
 }
 
-export function dropInVersionFor(k0s: { major: number; minor: number }): DropInVersion {
+function dropInVersionFor(k0s: { major: number; minor: number }): DropInVersion {
   return k0s.major > 1 || (k0s.major === 1 && k0s.minor >= 36) ? 3 : 2;
 }
 

@@ -20,7 +20,7 @@ export interface Credential {
 }
 
 /** Registry keys as people write them: "https://index.docker.io/v1/", "ghcr.io", "reg:5000". */
-export function normalizeRegistryKey(key: string): string {
+function normalizeRegistryKey(key: string): string {
   let k = key.trim().replace(/^[a-z]+:\/\//i, '');
   k = k.split('/')[0]!;
   if (k === 'index.docker.io' || k === 'registry-1.docker.io') return 'docker.io';

@@ -95,7 +95,7 @@ async function seed(env: SeedEnv, ref: string, digest: string, pending?: Pending
 }
 
 /** Seeds an image the store holds completely. */
-export function seedImage(env: SeedEnv, image: StoredImage): Promise<SeedResult | undefined> {
+function seedImage(env: SeedEnv, image: StoredImage): Promise<SeedResult | undefined> {
   return seed(env, image.ref, (image.index ?? image.manifest).digest);
 }
 

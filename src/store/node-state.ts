@@ -2,8 +2,7 @@
  * What the agent did to this node, across runs: images seeded into containerd and
  * upgrades applied, in one small JSON file replaced atomically.
  */
-import { readFile } from 'node:fs/promises';
-import { errnoCode } from '../errors.ts';
+import { readOwnJson } from '../fs/read-json.ts';
 import { writeFileAtomic } from '../fs/atomic-write.ts';
 
 export interface AppliedRecord {
@@ -13,7 +12,6 @@ export interface AppliedRecord {
   recovery: boolean;
   at: string;
   result: 'applied' | 'failed';
-  exitCode?: number;
 }
 
 export interface NodeState {
@@ -22,13 +20,8 @@ export interface NodeState {
 }
 
 export async function readState(file: string): Promise<NodeState> {
-  try {
-    const s = JSON.parse(await readFile(file, 'utf8')) as Partial<NodeState>;
-    return { seeded: s.seeded ?? {}, applied: s.applied ?? [] };
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT' || err instanceof SyntaxError) return { seeded: {}, applied: [] };
-    throw err;
-  }
+  const s = ((await readOwnJson(file)) ?? {}) as Partial<NodeState>;
+  return { seeded: s.seeded ?? {}, applied: s.applied ?? [] };
 }
 
 export async function updateState(file: string, change: (s: NodeState) => void): Promise<NodeState> {

@@ -3,9 +3,8 @@
  * (`stats.json`) in total and per image. Counts only go up: each run adds what it
  * transferred, and saves periodically so that a killed run keeps most of its count.
  */
-import { readFile } from 'node:fs/promises';
+import { readOwnJson } from '../fs/read-json.ts';
 import path from 'node:path';
-import { errnoCode } from '../errors.ts';
 import { writeFileAtomic } from '../fs/atomic-write.ts';
 import type { SourceRole } from '../registry/source.ts';
 
@@ -31,15 +30,9 @@ export class TransferStats {
 
   static async load(storeDir: string): Promise<TransferStats> {
     const file = path.join(storeDir, 'stats.json');
-    let data: StatsFile = { total: zero(), images: {} };
-    try {
-      const parsed = JSON.parse(await readFile(file, 'utf8')) as Partial<StatsFile>;
-      data = { total: { ...zero(), ...parsed.total }, images: parsed.images ?? {} };
-    } catch (err) {
-      // Missing is normal; damaged is survivable: the counters restart from what the file still had.
-      if (errnoCode(err) !== 'ENOENT' && !(err instanceof SyntaxError)) throw err;
-    }
-    return new TransferStats(file, data);
+    // Missing is normal; damaged is survivable: the counters restart.
+    const parsed = ((await readOwnJson(file)) ?? {}) as Partial<StatsFile>;
+    return new TransferStats(file, { total: { ...zero(), ...parsed.total }, images: parsed.images ?? {} });
   }
 
   add(image: string, role: SourceRole, bytes: number): void {

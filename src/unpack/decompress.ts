@@ -15,7 +15,7 @@ export type Compression = 'gzip' | 'zstd' | 'none';
 const READ_CHUNK = 256 * 1024;
 const OUT_CHUNK = 64 * 1024;
 
-export function compressionOf(mediaType: string): Compression | undefined {
+function compressionOf(mediaType: string): Compression | undefined {
   if (/\+gzip$|\.tar\.gzip$|tar\.gzip|\.gzip$/.test(mediaType) || mediaType === 'application/vnd.docker.image.rootfs.diff.tar.gzip') return 'gzip';
   if (/\+zstd$|\.zstd$/.test(mediaType)) return 'zstd';
   if (/\.tar$|rootfs\.diff\.tar$/.test(mediaType)) return 'none';

@@ -5,14 +5,15 @@
  * which is never used and is removed by the next run.
  */
 import { execFile } from 'node:child_process';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { errnoCode } from '../errors.ts';
 import { writeFileAtomic } from '../fs/atomic-write.ts';
+import { readOwnJson } from '../fs/read-json.ts';
 import type { Logger } from '../log/logger.ts';
 
-export const MARKER = 'staged.json';
+const MARKER = 'staged.json';
 
 export interface StagedImage {
   /** The stored reference (index.json ref.name). */
@@ -29,13 +30,9 @@ export function stagingDir(base: string, manifestDigest: string): string {
 }
 
 export async function readMarker(dir: string): Promise<StagedImage | undefined> {
-  try {
-    const m = JSON.parse(await readFile(path.join(dir, MARKER), 'utf8')) as Omit<StagedImage, 'rootfs'>;
-    return { ...m, rootfs: path.join(dir, 'rootfs') };
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return undefined;
-    throw err;
-  }
+  // The marker is written after the rootfs is synced: without a readable one, nothing is staged.
+  const m = (await readOwnJson(path.join(dir, MARKER))) as Omit<StagedImage, 'rootfs'> | undefined;
+  return m === undefined ? undefined : { ...m, rootfs: path.join(dir, 'rootfs') };
 }
 
 export async function writeMarker(dir: string, m: Omit<StagedImage, 'rootfs'>): Promise<StagedImage> {

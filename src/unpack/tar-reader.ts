@@ -23,8 +23,6 @@ export interface TarEntry {
   /** Seconds since the epoch (may be fractional from PAX). */
   mtime: number;
   linkpath?: string;
-  devmajor?: number;
-  devminor?: number;
   /** Extended attributes (PAX SCHILY.xattr.* / LIBARCHIVE.xattr.*), raw values. */
   xattrs: Map<string, Buffer>;
 }
@@ -37,7 +35,7 @@ export interface TarLimits {
   maxMetaBytes: number;
 }
 
-export const DEFAULT_LIMITS: TarLimits = { maxEntries: 2_000_000, maxPathBytes: 4096, maxMetaBytes: 1024 * 1024 };
+const DEFAULT_LIMITS: TarLimits = { maxEntries: 2_000_000, maxPathBytes: 4096, maxMetaBytes: 1024 * 1024 };
 
 /** Receives a regular file's body in pieces; the buffers are reused after the call settles. */
 export type BodyHandler = (chunk: Buffer) => void | Promise<void>;
@@ -305,10 +303,6 @@ export async function readTar(source: AsyncIterable<Buffer>, onEntry: (e: TarEnt
     if (type === 'hardlink' || type === 'symlink') {
       if (linkBytes.length === 0) throw new UnpackError(`${entryWhere}: ${type} without a target`);
       entry.linkpath = text(linkBytes, 'the link target', entryWhere);
-    }
-    if (type === 'char' || type === 'block') {
-      entry.devmajor = num(h, 329, 8, 'devmajor', entryWhere);
-      entry.devminor = num(h, 337, 8, 'devminor', entryWhere);
     }
     pax = undefined;
     longName = undefined;

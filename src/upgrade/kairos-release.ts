@@ -19,7 +19,7 @@ export interface KairosVersion {
 }
 
 /** os-release syntax: KEY=value, KEY="value with \"escapes\"", KEY='value'; # comments. */
-export function parseOsRelease(text: string): Record<string, string> {
+function parseOsRelease(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const raw of text.split('\n')) {
     const line = raw.trim();
