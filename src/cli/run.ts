@@ -30,14 +30,18 @@ function findCommandName(argv: string[]): string | undefined {
 }
 
 function parseCommandLine(argv: string[], cmd: CommandSpec | undefined) {
+  const options = parseSpec(GLOBAL_OPTIONS, cmd?.options ?? {});
   try {
-    return parseArgs({ args: argv, options: parseSpec(GLOBAL_OPTIONS, cmd?.options ?? {}), strict: true, allowPositionals: true });
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: true });
   } catch (err) {
-    const msg = errorMessage(err);
-    const unknown = /Unknown option '(--?[^']+)'/.exec(msg)?.[1];
-    const known = Object.keys({ ...GLOBAL_OPTIONS, ...(cmd?.options ?? {}) });
-    const guess = unknown?.startsWith('--') ? nearest(unknown.slice(2), known) : undefined;
-    throw new UsageError(msg.split('. To specify')[0]!, guess ? `did you mean --${guess}?` : `see 'kairos-spegel ${cmd ? `${cmd.name} ` : ''}--help'`);
+    const seeHelp = `see 'kairos-spegel ${cmd ? `${cmd.name} ` : ''}--help'`;
+    if (errnoCode(err) !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(errorMessage(err).split('. To specify')[0]!, seeHelp);
+    // The unknown option, from the parse itself rather than from the wording of the message.
+    const { tokens } = parseArgs({ args: argv, options, strict: false, allowPositionals: true, tokens: true });
+    const unknown = tokens.find((t) => t.kind === 'option' && !(t.name in options));
+    const name = unknown?.kind === 'option' ? unknown.rawName : undefined;
+    const guess = name?.startsWith('--') ? nearest(name.slice(2), Object.keys(options)) : undefined;
+    throw new UsageError(`unknown option ${name ?? ''}`.trim(), guess ? `did you mean --${guess}?` : seeHelp);
   }
 }
 

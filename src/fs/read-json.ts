@@ -4,10 +4,11 @@
  * hand edit: it reads as absent, and the caller starts over (re-unpacks, recounts) rather
  * than failing every later run on it.
  */
+import { parseJsonObject } from '../util/json.ts';
 import { readFile } from 'node:fs/promises';
 import { errnoCode } from '../errors.ts';
 
-export async function readOwnJson(file: string): Promise<unknown> {
+export async function readOwnJson(file: string): Promise<Record<string, unknown> | undefined> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -15,9 +16,5 @@ export async function readOwnJson(file: string): Promise<unknown> {
     if (errnoCode(err) === 'ENOENT') return undefined;
     throw err;
   }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
+  return parseJsonObject(text);
 }

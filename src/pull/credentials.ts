@@ -4,6 +4,7 @@
  * `configs`, and Docker's config.json ($DOCKER_CONFIG, else /root/.docker). Secrets are
  * only ever placed in Authorization headers; nothing here logs them.
  */
+import { parseJsonObject } from '../util/json.ts';
 import path from 'node:path';
 import type { AgentConfig } from '../config/agent-config.ts';
 import { ConfigError, errorMessage } from '../errors.ts';
@@ -84,13 +85,12 @@ export class CredentialStore {
     const dockerFile = path.posix.join(dockerDir, 'config.json');
     const docker = await readTextFile(root.path(dockerFile), dockerFile);
     if (docker !== undefined) {
-      let auths: Record<string, Entry> = {};
-      try {
-        auths = (JSON.parse(docker) as { auths?: Record<string, Entry> }).auths ?? {};
-      } catch {
-        throw new ConfigError([{ at: { file: dockerFile }, key: 'auths', message: 'not valid JSON' }]);
-      }
-      for (const [reg, e] of Object.entries(auths)) {
+      const json = parseJsonObject(docker);
+      if (json === undefined) throw new ConfigError([{ at: { file: dockerFile }, key: '', message: 'not a JSON object' }]);
+      const auths = typeof json['auths'] === 'object' && json['auths'] !== null ? (json['auths'] as Record<string, unknown>) : {};
+      for (const [reg, entry] of Object.entries(auths)) {
+        if (typeof entry !== 'object' || entry === null) continue;
+        const e = entry as Entry;
         const c = fromEntry(e, dockerFile);
         if (c) store.add(reg, c);
       }

@@ -3,6 +3,7 @@
  * (read, decompress, hash, apply), its diff_id from the image config checked at the
  * end of the layer. Any failure removes the staging: a rejected layer leaves nothing.
  */
+import { parseJsonObject } from '../util/json.ts';
 import { createHash } from 'node:crypto';
 import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
@@ -30,12 +31,8 @@ export interface UnpackOptions {
 }
 
 function diffIds(config: Buffer, layers: number, where: string): string[] {
-  let json: { rootfs?: { type?: unknown; diff_ids?: unknown } };
-  try {
-    json = JSON.parse(config.toString('utf8')) as typeof json;
-  } catch {
-    throw new UnpackError(`${where}: the image config is not JSON`);
-  }
+  const json = parseJsonObject(config.toString('utf8')) as { rootfs?: { type?: unknown; diff_ids?: unknown } } | undefined;
+  if (json === undefined) throw new UnpackError(`${where}: the image config is not a JSON object`);
   const ids = json.rootfs?.diff_ids;
   if (!Array.isArray(ids) || !ids.every((d) => typeof d === 'string' && /^sha256:[a-f0-9]{64}$/.test(d))) throw new UnpackError(`${where}: the image config has no valid rootfs.diff_ids`);
   if (ids.length !== layers) throw new UnpackError(`${where}: the config lists ${ids.length} diff_ids for ${layers} layers`);
