@@ -304,6 +304,12 @@ export async function readTar(source: AsyncIterable<Buffer>, onEntry: (e: TarEnt
       if (linkBytes.length === 0) throw new UnpackError(`${entryWhere}: ${type} without a target`);
       entry.linkpath = text(linkBytes, 'the link target', entryWhere);
     }
+    if (type === 'char' || type === 'block') {
+      // Device nodes are skipped, never created, but a header with malformed or negative
+      // numbers is a malformed layer, refused as Go's archive/tar refuses it.
+      num(h, 329, 8, 'devmajor', entryWhere);
+      num(h, 337, 8, 'devminor', entryWhere);
+    }
     pax = undefined;
     longName = undefined;
     longLink = undefined;

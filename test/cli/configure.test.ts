@@ -76,7 +76,7 @@ describe('configure', () => {
     const r = await runAgent(['--root', root, 'configure']);
     expect(r.code).toBe(0);
     expect(Object.keys((TOML.parse(read(root, 'etc/containerd/certs.d/ghcr.io/hosts.toml')) as any).host)).toEqual(['http://10.1.2.3:30020', 'http://10.1.2.3:30021']);
-    expect(r.stdout).toMatch(/registry directory without hosts.toml: containerd uses it for quay.io instead of _default/);
+    expect(r.stderr).toMatch(/registry directory without hosts.toml: containerd uses it for quay.io instead of _default/);
     expect(existsSync(path.join(root, 'etc/containerd/certs.d/quay.io/hosts.toml'))).toBe(false);
   });
 
@@ -99,8 +99,8 @@ describe('configure', () => {
     });
     const network = await runAgent(['--root', root, 'configure', '--stage', 'network']);
     expect(network.code).toBe(1);
-    expect(network.stdout).toContain('cannot determine the node IP: interface nonexistent0 does not exist (yet) after waiting');
-    expect(network.stdout).toContain('set kairos-spegel.node_ip');
+    expect(network.stderr).toContain('cannot determine the node IP: interface nonexistent0 does not exist (yet) after waiting');
+    expect(network.stderr).toContain('set kairos-spegel.node_ip');
   });
 
   it('k0s with containerd 1.7 (k0s 1.35 and earlier): a version 2 drop-in', async () => {
@@ -125,7 +125,7 @@ describe('configure', () => {
     const root = nodeRoot('kairos-spegel:\n  node_ip: 10.1.2.3\n', { [HOSTS]: 'server = \n' });
     const r = await runAgent(['--root', root, 'configure']);
     expect(r.code).toBe(2);
-    expect(r.stdout).toContain('/etc/containerd/certs.d/_default/hosts.toml:1:');
+    expect(r.stderr).toContain('/etc/containerd/certs.d/_default/hosts.toml:1:');
     expect(read(root, HOSTS)).toBe('server = \n');
   });
 

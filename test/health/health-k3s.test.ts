@@ -66,7 +66,7 @@ describe('health on k3s', () => {
     expect(json.reasons).toEqual([]);
     expect(r.code).toBe(0);
     expect(json).toMatchObject({ distro: 'k3s', endpoints: [{ url: `https://${node.ip}:6443`, state: 'up', v2: { status: 200 } }] });
-    expect(json.config).toEqual([{ file: '/etc/rancher/k3s/registries.yaml', state: 'current' }]);
+    expect(json.config).toEqual([{ file: '/etc/rancher/k3s/registries.yaml', state: 'current', detail: null }]);
   });
 
   it('reports the endpoint down when the client certificate is missing', async () => {

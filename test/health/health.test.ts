@@ -87,7 +87,7 @@ describe('health', () => {
     ]);
     // A plain registry has no readiness endpoint: not a failure.
     expect(json.endpoints[0]!.ready?.status).toBe(404);
-    expect(json.config).toEqual([{ file: '/etc/containerd/certs.d/_default/hosts.toml', state: 'current' }]);
+    expect(json.config).toEqual([{ file: '/etc/containerd/certs.d/_default/hosts.toml', state: 'current', detail: null }]);
   });
 
   it('is unhealthy (exit 4) when the mirror port is closed', async () => {

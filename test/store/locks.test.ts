@@ -8,6 +8,7 @@
  * configuration (a missing password file, a damaged docker config.json) leaves nothing that
  * blocks the next.
  */
+import { EXIT_LOCKED } from '../../src/errors.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -71,7 +72,7 @@ describe('the store lock', () => {
       await waitFor('seven runs to end and one to be downloading', () => (ended().length === RACERS - 1 && pulling > 0) || ended().length === RACERS || undefined, 120_000);
       expect(ended()).toHaveLength(RACERS - 1);
       for (const r of ended()) {
-        expect(r.code, r.out).toBe(1);
+        expect(r.code, r.out).toBe(EXIT_LOCKED);
         expect(JSON.parse(r.out).error).toMatchObject({ code: 'E_LOCKED', message: expect.stringMatching(/is in use: kairos-spegel pid \d+ since /) });
       }
     } finally {

@@ -3,6 +3,7 @@
  * image to byte-identical blobs; `images` lists it, `gc` keeps the newest, the lock keeps
  * runs apart, the free-space check refuses early, and transfer counts only go up.
  */
+import { EXIT_LOCKED } from '../../src/errors.ts';
 import type { ImagesResult } from '../../src/app/images.ts';
 import type { StatusResult } from '../../src/app/status.ts';
 import { spawn } from 'node:child_process';
@@ -108,7 +109,7 @@ describe('the image store', () => {
       await unpackStarted(b);
       unpack.kill('SIGSTOP'); // frozen while it holds its locks
       const gc = await runAgent(['--root', b.root, '--json', 'gc', '--keep', '0']);
-      expect(gc.code).toBe(1);
+      expect(gc.code).toBe(EXIT_LOCKED);
       expect(JSON.parse(gc.stdout).error).toMatchObject({ code: 'E_LOCKED', message: expect.stringMatching(/the image store .* is in use: kairos-spegel pid \d+/) });
     } finally {
       unpack.kill('SIGCONT');
@@ -157,7 +158,7 @@ describe('the image store', () => {
     try {
       await isPaused;
       const second = await b.prepull([images[1]!]);
-      expect(second.code).toBe(1);
+      expect(second.code).toBe(EXIT_LOCKED);
       expect(second.error).toMatchObject({ code: 'E_LOCKED', message: expect.stringMatching(/is in use: kairos-spegel pid \d+ since /) });
     } finally {
       first.kill('SIGKILL');
@@ -212,6 +213,6 @@ describe('the image store', () => {
     writeFileSync(path.join(b.store, 'index.json'), '[]');
     const r = await runAgent(['--root', b.root, 'images']);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain(`${b.store}/index.json is damaged`);
+    expect(r.stderr).toContain(`${b.store}/index.json is damaged`);
   });
 });

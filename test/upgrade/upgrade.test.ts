@@ -5,6 +5,7 @@
  * refusals, --recovery and --reboot, offline upgrades from a prepulled image, and kill -9
  * during unpack. Where kairos-agent must fail, testbed/fixtures/kairos-agent-fault takes its place.
  */
+import { EXIT_LOCKED } from '../../src/errors.ts';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -194,7 +195,7 @@ describe('upgrade', () => {
     expect(running(agentPid), 'the first kairos-agent outlives the killed upgrade').toBe(true);
 
     const second = await n.kairosSpegel(['--json', 'upgrade', img('os:v3.6.1')]);
-    expect(second.code, second.stderr).toBe(1);
+    expect(second.code, second.stderr).toBe(EXIT_LOCKED);
     expect(JSON.parse(second.stdout).error).toMatchObject({ code: 'E_LOCKED', message: expect.stringContaining(`kairos-agent pid ${agentPid}`) });
     expect(second.stderr).not.toContain('running kairos-agent');
 
