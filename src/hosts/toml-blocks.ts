@@ -37,22 +37,31 @@ interface LexState {
   depth: number;
 }
 
+/** How many times `c` repeats from `i` on. */
+function runOf(line: string, i: number, c: string): number {
+  let n = 0;
+  while (line[i + n] === c) n++;
+  return n;
+}
+
 /** Advances the multi-line state over one line (strings, comments, brackets). */
 function scanLine(line: string, st: LexState): void {
   let i = 0;
   while (i < line.length) {
+    // A multi-line string ends at a run of three to five quotes: the last three close it,
+    // one or two before them are its content (TOML 1.0: `"""say "hi""""` is `say "hi"`).
     if (st.mlBasic) {
       if (line[i] === '\\') i += 2;
       else if (line.startsWith('"""', i)) {
         st.mlBasic = false;
-        i += 3;
+        i += runOf(line, i, '"');
       } else i++;
       continue;
     }
     if (st.mlLiteral) {
       if (line.startsWith("'''", i)) {
         st.mlLiteral = false;
-        i += 3;
+        i += runOf(line, i, "'");
       } else i++;
       continue;
     }
@@ -105,19 +114,22 @@ export function splitToml(text: string): TomlText {
   const blocks: TomlBlock[] = [];
   let current = preamble;
   const st: LexState = { mlBasic: false, mlLiteral: false, depth: 0 };
+  // How many lines at the end of `current` are comments: lines that start with '#' outside
+  // any string or array (the last lines of a multi-line string may start with '#' too).
+  let comments = 0;
   for (const line of lines) {
     const atTop = !st.mlBasic && !st.mlLiteral && st.depth === 0;
     if (atTop && line.trimStart().startsWith('[')) {
       // Comment lines directly above a header belong to it.
-      let k = current.length;
-      while (k > 0 && current[k - 1]!.trimStart().startsWith('#')) k--;
-      const leading = current.splice(k);
+      const leading = current.splice(current.length - comments);
       const block: TomlBlock = { path: headerPath(line), lines: [...leading, line] };
       blocks.push(block);
       current = block.lines;
+      comments = 0;
       continue;
     }
     current.push(line);
+    comments = atTop && line.trimStart().startsWith('#') ? comments + 1 : 0;
     scanLine(line, st);
   }
   return { preamble: trimBlankEnd(preamble), blocks: blocks.map((b) => ({ ...b, lines: trimBlankEnd(b.lines) })) };

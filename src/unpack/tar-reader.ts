@@ -184,6 +184,15 @@ interface Pax {
   xattrs: Map<string, Buffer>;
 }
 
+/** bsdtar's percent-encoded xattr name; a broken escape or non-UTF-8 bytes refuse the layer. */
+function urlDecoded(name: string, where: string): string {
+  try {
+    return decodeURIComponent(name);
+  } catch {
+    throw new UnpackError(`${where}: PAX record LIBARCHIVE.xattr.${name}: the attribute name is not percent-encoded UTF-8`);
+  }
+}
+
 /** PAX records: "<len> <key>=<value>\n", values as raw bytes. */
 function parsePax(body: Buffer, where: string): Pax {
   const out: Pax = { xattrs: new Map() };
@@ -201,9 +210,13 @@ function parsePax(body: Buffer, where: string): Pax {
     if (eq <= 0) throw new UnpackError(`${where}: PAX record without a key`);
     const key = rec.toString('utf8', 0, eq);
     const value = rec.subarray(eq + 1);
-    const decimal = (f: string) => {
-      const n = Number(value.toString('latin1'));
-      if (!Number.isFinite(n) || n < 0) throw new UnpackError(`${where}: PAX ${f} ${JSON.stringify(value.toString('latin1'))} is not a number`);
+    // Decimal digits only, as Go's archive/tar reads them (strconv.ParseInt, parsePAXTime):
+    // Number() alone takes "1.5", "0x10", "1e3" and " 7", and a uid of 1.5 or a size of 1.5
+    // would reach chown and the body loop. Only mtime has a fraction.
+    const decimal = (f: string, fraction = false) => {
+      const text = value.toString('latin1');
+      const n = (fraction ? /^\d+(\.\d*)?$/ : /^\d+$/).test(text) ? Number(text) : NaN;
+      if (!(fraction ? Number.isFinite(n) : Number.isSafeInteger(n))) throw new UnpackError(`${where}: PAX ${f} ${JSON.stringify(text)} is not a ${fraction ? 'number of seconds' : 'whole number below 2^53'}`);
       return n;
     };
     if (key === 'path') out.path = value;
@@ -211,9 +224,9 @@ function parsePax(body: Buffer, where: string): Pax {
     else if (key === 'size') out.size = decimal('size');
     else if (key === 'uid') out.uid = decimal('uid');
     else if (key === 'gid') out.gid = decimal('gid');
-    else if (key === 'mtime') out.mtime = decimal('mtime');
+    else if (key === 'mtime') out.mtime = decimal('mtime', true);
     else if (key.startsWith('SCHILY.xattr.')) out.xattrs.set(key.slice('SCHILY.xattr.'.length), Buffer.from(value));
-    else if (key.startsWith('LIBARCHIVE.xattr.')) out.xattrs.set(decodeURIComponent(key.slice('LIBARCHIVE.xattr.'.length)), Buffer.from(value.toString('latin1'), 'base64'));
+    else if (key.startsWith('LIBARCHIVE.xattr.')) out.xattrs.set(urlDecoded(key.slice('LIBARCHIVE.xattr.'.length), where), Buffer.from(value.toString('latin1'), 'base64'));
     else if (key.startsWith('GNU.sparse.')) throw new UnpackError(`${where}: sparse files are not supported in image layers`);
     i += len;
   }

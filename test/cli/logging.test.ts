@@ -1,8 +1,7 @@
-/** Logs: one JSON object per line for journald, readable lines on a terminal. */
+/** Logs: one JSON object per line for journald (the binary's output); the terminal form is in logging.unit.test.ts. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatPretty } from '../../src/log/pretty.ts';
 import { runAgent } from '../../testbed/agent.ts';
 import { tempDir } from '../../testbed/tmp.ts';
 
@@ -40,11 +39,5 @@ describe('logs', () => {
     const usage = await runAgent(['--log-level', 'silent', 'prepull']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('expected exactly one IMAGE');
-  });
-
-  it('read as short lines on a terminal', () => {
-    const line = JSON.stringify({ level: 'warn', time: '2026-11-22T10:11:12.000Z', cmd: 'configure', file: '/etc/x y', msg: 'something' });
-    expect(formatPretty(line, false)).toBe('10:11:12 WARN  something cmd=configure file="/etc/x y"\n');
-    expect(formatPretty(line, true)).toContain('\x1b[33mWARN ');
   });
 });

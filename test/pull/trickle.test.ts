@@ -73,7 +73,7 @@ describe('a source that trickles a manifest', () => {
     ['by digest (GET manifests/<digest>)', `app@sha256:${'0'.repeat(64)}`, /no complete answer within 2s/],
     ['by tag (HEAD without a digest header, then GET)', 'app:v1', /no complete answer within 2s/],
     ['response headers a byte at a time', 'slow-head:v1', /no complete answer within 2s/],
-    // The token exchange runs inside the manifest's; whichever deadline ends it, it ends (test/registry/deadlines.test.ts checks the token's own).
+    // The token exchange runs inside the manifest's; whichever deadline ends it, it ends (test/registry/deadlines.unit.test.ts checks the token's own).
     ['a token server that trickles its body', 'token-body:v1', /no complete answer within 2s/],
     ['a token server that trickles its headers', 'token-head:v1', /no complete answer within 2s/],
   ])('%s: fails as stalled instead of hanging', async (_what, ref, message) => {

@@ -22,7 +22,9 @@ export function parseChallenges(header: string): Challenge[] {
     skip(/^[\s,]+/);
     const scheme = skip(TOKEN);
     if (!scheme) break;
-    const challenge: Challenge = { scheme: scheme[0].toLowerCase(), params: {} };
+    // Without a prototype, a param named __proto__ is a param like any other, and an absent
+    // one is undefined whatever its name (not Object.prototype's toString, say).
+    const challenge: Challenge = { scheme: scheme[0].toLowerCase(), params: Object.create(null) as Record<string, string> };
     out.push(challenge);
     for (;;) {
       const save = s;
