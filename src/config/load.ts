@@ -6,16 +6,11 @@
 import { ConfigError, errorMessage, type ConfigProblem, type SourceLocation } from '../errors.ts';
 import { readTextFile } from '../fs/read-text.ts';
 import type { Root } from '../fs/root.ts';
+import type { DistroHints } from '../node/distro.ts';
 import { agentSchema, BLOCK_KEY, type AgentConfig } from './agent-config.ts';
 import { collectCloudConfig, type SkippedFile } from './cloud-config.ts';
 import { INVALID } from './schema.ts';
 import { parseYamlTree, type YMap, type YNode } from './yaml-tree.ts';
-
-/** Where the distribution blocks (provider-kairos keys) of the cloud-config enable k3s or k0s. */
-export interface DistroHints {
-  k3s?: SourceLocation;
-  k0s?: SourceLocation;
-}
 
 export interface LoadedConfig {
   agent: AgentConfig;
