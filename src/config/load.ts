@@ -60,7 +60,7 @@ async function loadFile(file: string): Promise<LoadedConfig> {
   if (text === undefined) throw new ConfigError([{ at: { file }, key: '', message: 'cannot read the configuration file: it does not exist' }]);
   const parsed = parseYamlTree(text, file);
   if (!parsed.ok) throw new ConfigError([{ at: parsed.error.at, key: '', message: `not valid YAML: ${parsed.error.message}` }]);
-  const root = parsed.root ?? { kind: 'map', entries: new Map(), loc: { file } };
+  const root: YNode = parsed.root ?? { kind: 'map', entries: new Map(), loc: { file } };
   if (root.kind !== 'map') throw new ConfigError([{ at: root.loc, key: '', message: `expected a cloud-config mapping with a "${BLOCK_KEY}:" key` }]);
   if (!root.entries.has(BLOCK_KEY)) {
     const agentKeys = Object.keys(agentSchema.fields);

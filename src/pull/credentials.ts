@@ -78,7 +78,7 @@ export class CredentialStore {
     const dockerFile = path.posix.join(dockerDir, 'config.json');
     const docker = await readTextFile(root.path(dockerFile), dockerFile);
     if (docker !== undefined) {
-      let auths: Record<string, Entry> = {};
+      let auths: Record<string, Entry>;
       try {
         auths = (JSON.parse(docker) as { auths?: Record<string, Entry> }).auths ?? {};
       } catch {
