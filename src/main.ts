@@ -18,14 +18,23 @@ function start(): void {
       process.exitCode = code;
     },
     (err: unknown) => {
-      process.stderr.write(`kairos-spegel: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+      process.stderr.write(`kairos-spegel: internal error: ${(err as Error | undefined)?.stack ?? String(err)}\n`);
       process.exitCode = 1;
     },
   );
 }
 
 if (startupSnapshot.isBuildingSnapshot()) {
-  prepareSnapshot().then(() => startupSnapshot.setDeserializeMainFunction(start));
+  // A failure here must fail the build: no snapshot blob is written when the process exits.
+  prepareSnapshot().then(
+    () => {
+      startupSnapshot.setDeserializeMainFunction(start);
+    },
+    (err: unknown) => {
+      process.stderr.write(`kairos-spegel: cannot prepare the startup snapshot: ${(err as Error | undefined)?.stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
 } else {
   start();
 }

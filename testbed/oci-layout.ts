@@ -65,7 +65,8 @@ export async function tarDir(dir: string, paths: string[] = ['.']): Promise<Buff
 
 export interface RawEntry {
   name: string;
-  type?: 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'fifo' | string;
+  /** 'file' (the default), 'dir', 'symlink', 'hardlink', 'char', 'fifo', or a raw tar typeflag such as 'g' or 'S'. */
+  type?: string;
   data?: Buffer | string;
   linkname?: string;
   mode?: number;

@@ -46,8 +46,8 @@ export interface Daemon {
 export function startDaemon(cmd: string, args: string[], logFile: string): Daemon {
   const out = createWriteStream(logFile);
   const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  proc.stdout!.pipe(out);
-  proc.stderr!.pipe(out);
+  proc.stdout.pipe(out);
+  proc.stderr.pipe(out);
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   return {
     proc,

@@ -37,6 +37,7 @@ export async function startMeter(net: SiteNetwork, everyMs = 250): Promise<Meter
   const samples: Sample[] = [{ t: 0, wanDown: 0, wanUp: 0, nodes: base.nodes.map(() => ({ wan: 0, peers: 0 })) }];
   let stopped = false;
   const loop = (async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() sets it
     while (!stopped) {
       await new Promise((r) => setTimeout(r, everyMs));
       samples.push(delta(await net.counters(), base, performance.now() - t0));

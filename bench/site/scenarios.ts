@@ -232,6 +232,7 @@ function kill(env: SiteEnv): Promise<ScenarioResult> {
     let done = false;
     let killedAt: number | undefined;
     const watcher = (async () => {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set when the pulls end (finally below)
       while (!done) {
         const sent = (await env.net.counters()).nodes[victim]!.sent - before;
         if (sent >= env.image.biggestBlob / 2) {

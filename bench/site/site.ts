@@ -23,7 +23,7 @@ export interface SiteOptions extends LinkSpec {
   /** Compressed size of the upgrade image, in MB (10^6 bytes). */
   imageMb: number;
   scenarios: ScenarioName[];
-  log(line: string): void;
+  log: (line: string) => void;
 }
 
 export interface Check {

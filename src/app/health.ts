@@ -6,7 +6,7 @@
 import { loadNodeContext, type NodeContext } from './node-context.ts';
 import type { AppEnv } from './env.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConfigError, errorMessage } from '../errors.ts';
+import { ConfigError, errorMessage, EXIT_DEGRADED, EXIT_OK, EXIT_UNHEALTHY } from '../errors.ts';
 import { formatDuration } from '../util/duration.ts';
 import { readTextFile } from '../fs/read-text.ts';
 import type { Root } from '../fs/root.ts';
@@ -20,7 +20,6 @@ import { containerdVersion } from '../node/containerd-version.ts';
 import { k0sDropInVersion } from '../node/k0s-version.ts';
 import { detectNodeIp, type NodeIp } from '../node/node-ip.ts';
 import { probeEndpoint, type EndpointProbe, type HttpResult, type TlsFiles } from '../health/probe.ts';
-import { EXIT_DEGRADED, EXIT_OK, EXIT_UNHEALTHY } from '../errors.ts';
 import { warningOf, type Warning } from './configure.ts';
 
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
@@ -52,7 +51,7 @@ export interface HealthReport {
   distro: string;
   node_ip: string | null;
   /** The running containerd's version, which decides how its config is read; null (with why) when it could not be asked. */
-  containerd: { version: string | null; reason: string | null };
+  containerd: { version: string; reason: null } | { version: null; reason: string };
   endpoints: EndpointState[];
   config: ConfigFileState[];
   warnings: Warning[];
@@ -148,7 +147,7 @@ async function expectK3s(ctx: NodeContext, root: Root, nodeIp: NodeIp): Promise<
 async function checkOnce(ctx: NodeContext, root: Root): Promise<HealthReport> {
   const reasons: string[] = [];
   const asked = await containerdVersion(root, ctx.layout.socket, ctx.layout.ctr);
-  const containerd = asked.version ? { version: asked.version.text, reason: null } : { version: null, reason: asked.reason ?? null };
+  const containerd = asked.version ? { version: asked.version.text, reason: null } : { version: null, reason: asked.reason };
   const warnings = (await findTraps(root, ctx.layout, asked.version)).map(warningOf);
   let nodeIp: NodeIp;
   try {

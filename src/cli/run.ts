@@ -54,7 +54,7 @@ function printError(err: unknown, log: Logger | undefined, json: boolean): numbe
   const agentErr = err instanceof AgentError ? err : systemError(err);
   const code: ErrorCode = agentErr?.code ?? 'E_INTERNAL';
   const exitCode = agentErr?.exitCode ?? EXIT_FAILURE;
-  const message = agentErr ? agentErr.message : `internal error: ${(err as Error)?.stack ?? String(err)}`;
+  const message = agentErr ? agentErr.message : `internal error: ${(err as Error | undefined)?.stack ?? String(err)}`;
   const hint = agentErr?.hint ?? null;
   if (json) {
     const problems = err instanceof ConfigError ? err.problems.map((p) => ({ file: p.at.file, line: p.at.line ?? null, col: p.at.col ?? null, key: p.key, message: p.message })) : null;
@@ -92,6 +92,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     const level = (values['log-level'] as string | undefined) ?? 'info';
     if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-conversion -- isTTY is undefined, not false, off a terminal
     log = createLogger({ level: level as LogLevel, pretty: Boolean(process.stderr.isTTY) }).child({ cmd: cmd.name });
 
     const commandOptions: Record<string, string | boolean | string[] | undefined> = {};

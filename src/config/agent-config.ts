@@ -7,11 +7,11 @@ import { parseUpstreamPolicy, type UpstreamPolicy } from './upstream-policy.ts';
 import { parsePlatform, type Platform } from '../registry/manifest.ts';
 import { parseMirroredRegistry, type MirroredRegistry } from '../registry/registry-name.ts';
 import { unusableReason } from '../node/ip-address.ts';
+import type { DistroSetting } from '../node/distro.ts';
 
 export const BLOCK_KEY = 'kairos-spegel';
 
-const DISTROS = ['auto', 'k3s', 'k0s', 'containerd'] as const;
-export type DistroSetting = (typeof DISTROS)[number];
+const DISTROS = ['auto', 'k3s', 'k0s', 'containerd'] as const satisfies readonly DistroSetting[];
 
 const registry: Parser<MirroredRegistry> = (node, key, problems) => {
   if (node.kind === 'scalar' && typeof node.value === 'string') {

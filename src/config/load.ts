@@ -6,16 +6,11 @@
 import { ConfigError, errorMessage, type ConfigProblem, type SourceLocation } from '../errors.ts';
 import { readTextFile } from '../fs/read-text.ts';
 import type { Root } from '../fs/root.ts';
+import type { DistroHints } from '../node/distro.ts';
 import { agentSchema, BLOCK_KEY, type AgentConfig } from './agent-config.ts';
 import { collectCloudConfig, type SkippedFile } from './cloud-config.ts';
 import { INVALID } from './schema.ts';
 import { parseYamlTree, type YMap, type YNode } from './yaml-tree.ts';
-
-/** Where the distribution blocks (provider-kairos keys) of the cloud-config enable k3s or k0s. */
-export interface DistroHints {
-  k3s?: SourceLocation;
-  k0s?: SourceLocation;
-}
 
 export interface LoadedConfig {
   agent: AgentConfig;
@@ -65,7 +60,7 @@ async function loadFile(file: string): Promise<LoadedConfig> {
   if (text === undefined) throw new ConfigError([{ at: { file }, key: '', message: 'cannot read the configuration file: it does not exist' }]);
   const parsed = parseYamlTree(text, file);
   if (!parsed.ok) throw new ConfigError([{ at: parsed.error.at, key: '', message: `not valid YAML: ${parsed.error.message}` }]);
-  const root = parsed.root ?? { kind: 'map', entries: new Map(), loc: { file } };
+  const root: YNode = parsed.root ?? { kind: 'map', entries: new Map(), loc: { file } };
   if (root.kind !== 'map') throw new ConfigError([{ at: root.loc, key: '', message: `expected a cloud-config mapping with a "${BLOCK_KEY}:" key` }]);
   if (!root.entries.has(BLOCK_KEY)) {
     const agentKeys = Object.keys(agentSchema.fields);

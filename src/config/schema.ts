@@ -130,6 +130,7 @@ export function list<T>(item: Parser<T>, opts: { nonEmpty?: boolean; unique?: bo
       }
       out.push(v);
     });
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set in the forEach callback
     return bad ? INVALID : out;
   };
 }

@@ -137,6 +137,7 @@ function toScalar(v: unknown): Scalar {
   if (v === null || v === undefined) return null;
   if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
   if (typeof v === 'bigint') return Number(v);
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a scalar of another type (a %YAML 1.1 timestamp or binary) prints as String() does
   return String(v);
 }
 

@@ -44,7 +44,7 @@ type Raw = Record<string, unknown>;
 
 function strings(v: unknown, what: string, file: string, key: string): string[] {
   if (typeof v === 'string') return [v];
-  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v;
   throw new ConfigError([{ at: { file }, key, message: `invalid ${what}: expected a string or a list of strings` }]);
 }
 

@@ -23,7 +23,7 @@ export interface TomlText {
 /** Throws a ConfigError naming file and line when `text` is not valid TOML. */
 export function parseToml(text: string, file: string): Record<string, unknown> {
   try {
-    return TOML.parse(text) as Record<string, unknown>;
+    return TOML.parse(text);
   } catch (err) {
     const e = err as { message?: string; line?: number; col?: number };
     const first = (e.message ?? String(err)).split(' at row ')[0];

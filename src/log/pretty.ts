@@ -15,15 +15,17 @@ export function formatPretty(line: string, color: boolean): string {
   } catch {
     return line;
   }
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- pino writes a label or a number here
   const level = String(rec['level'] ?? 'info');
   const time = typeof rec['time'] === 'string' ? rec['time'].slice(11, 19) : '';
   const tag = level.toUpperCase().padEnd(5);
   const fields = Object.entries(rec)
     .filter(([k]) => !OMIT.has(k))
     .map(([k, v]) => {
-      if (k === 'err' && typeof v === 'object' && v !== null && 'message' in v) return `err=${show((v as { message: unknown }).message)}`;
+      if (k === 'err' && typeof v === 'object' && v !== null && 'message' in v) return `err=${show(v.message)}`;
       return `${k}=${show(v)}`;
     });
   const head = color ? `\x1b[2m${time}\x1b[0m \x1b[${COLORS[level] ?? '0'}m${tag}\x1b[0m` : `${time} ${tag}`;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- pino writes the message as a string
   return `${head} ${String(rec['msg'] ?? '')}${fields.length ? ` ${fields.join(' ')}` : ''}\n`;
 }

@@ -126,7 +126,7 @@ export function inspectContainerdConfig(text: string | undefined, file: string, 
   const cri = criImages(cfg);
   const registryKey = `${cri.prefix}.registry`;
   const imagesKey = 'plugins."io.containerd.cri.v1.images"';
-  const explicit = typeof cri.registry?.['config_path'] === 'string' && cri.registry['config_path'] !== '' ? (cri.registry['config_path'] as string) : undefined;
+  const explicit = typeof cri.registry?.['config_path'] === 'string' && cri.registry['config_path'] !== '' ? cri.registry['config_path'] : undefined;
   const defaulted = explicit === undefined && (version === undefined || atLeast(version, 2, 2)) && !nonEmpty(cri.registry?.['mirrors']);
   const configPath = explicit ?? (defaulted ? DEFAULT_CONFIG_PATH : undefined);
   const where = text === undefined ? 'does not exist' : `sets no ${registryKey}.config_path`;

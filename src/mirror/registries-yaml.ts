@@ -5,7 +5,7 @@
  * are kept; entries the agent added carry a comment so it can remove them later.
  * Edited as a YAML document, so the user's comments and layout survive.
  */
-import { isMap, isScalar, LineCounter, Pair, parseDocument, Scalar, type Document, type YAMLMap } from 'yaml';
+import { isMap, isScalar, LineCounter, Pair, parseDocument, Scalar, type Document } from 'yaml';
 import { ConfigError } from '../errors.ts';
 
 const MARK = ' managed by kairos-spegel';
@@ -55,7 +55,7 @@ export function readRegistriesYaml(text: string, file: string): { mirrors: Recor
 /** @param names registries to list: `*` for all, or registry hosts such as docker.io */
 export function mergeRegistriesYaml(existing: string | undefined, names: string[], file: string): RegistriesYamlResult {
   const doc = load(existing ?? '', file);
-  if (doc.contents === null) doc.contents = doc.createNode({}) as never;
+  if (doc.contents === null) doc.contents = doc.createNode({});
   if (!isMap(doc.contents)) throw new ConfigError([{ at: { file, line: 1 }, key: '', message: 'expected a mapping with "mirrors:" and "configs:"' }]);
   let mirrors = doc.get('mirrors', true);
   if (mirrors === undefined || (isScalar(mirrors) && mirrors.value === null)) {
@@ -63,7 +63,7 @@ export function mergeRegistriesYaml(existing: string | undefined, names: string[
     doc.set('mirrors', mirrors);
   }
   if (!isMap(mirrors)) throw new ConfigError([{ at: { file }, key: 'mirrors', message: 'expected a mapping of registry names' }]);
-  const map = mirrors as YAMLMap;
+  const map = mirrors;
 
   let changed = false;
   const want = new Set(names);

@@ -34,8 +34,8 @@ export function addonDir(root: Root, storePath: string): string {
 
 function seaAsset(): Buffer | undefined {
   // node:sea exists in Node 22; outside a single executable isSea() is false.
-  const sea = process.getBuiltinModule?.('node:sea') as typeof import('node:sea') | undefined;
-  return sea?.isSea() ? Buffer.from(sea.getRawAsset('native.node') as ArrayBuffer) : undefined;
+  const sea = process.getBuiltinModule('node:sea');
+  return sea.isSea() ? Buffer.from(sea.getRawAsset('native.node')) : undefined;
 }
 
 function extract(bytes: Buffer, dir: string): string {

@@ -4,13 +4,20 @@
  * containerd. Taken from the config, else from the cloud-config's provider blocks, else
  * from what is installed or has run on disk.
  */
-import type { DistroSetting } from '../config/agent-config.ts';
-import type { DistroHints } from '../config/load.ts';
-import { ConfigError, formatLocation } from '../errors.ts';
+import { ConfigError, formatLocation, type SourceLocation } from '../errors.ts';
 import type { Root } from '../fs/root.ts';
 import { pathExists } from '../fs/path-exists.ts';
 
 export type Distro = 'k3s' | 'k0s' | 'containerd';
+
+/** The `kairos-spegel.distro` setting. */
+export type DistroSetting = 'auto' | Distro;
+
+/** Where the distribution blocks (provider-kairos keys) of the cloud-config enable k3s or k0s. */
+export interface DistroHints {
+  k3s?: SourceLocation;
+  k0s?: SourceLocation;
+}
 
 export interface DetectedDistro {
   distro: Distro;

@@ -11,10 +11,12 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { AgentConfig } from '../config/agent-config.ts';
 import { errorMessage, SystemError } from '../errors.ts';
 
 export type DropInVersion = 2 | 3;
+
+/** The `kairos-spegel.containerd.config_version` setting. */
+export type DropInSetting = 'auto' | DropInVersion;
 
 /** "v1.36.3+k0s.2" → [1, 36]. */
 function parseK0sVersion(output: string): { major: number; minor: number; text: string } | undefined {
@@ -29,7 +31,7 @@ function dropInVersionFor(k0s: { major: number; minor: number }): DropInVersion 
 const HINT = 'set kairos-spegel.containerd.config_version: 3 for k0s 1.36 and later, 2 for earlier releases';
 
 /** The form the setting names, or the one the installed k0s takes (`auto`). */
-export async function k0sDropInVersion(setting: AgentConfig['containerd']['config_version'], command = 'k0s'): Promise<{ version: DropInVersion; from: string }> {
+export async function k0sDropInVersion(setting: DropInSetting, command = 'k0s'): Promise<{ version: DropInVersion; from: string }> {
   if (setting !== 'auto') return { version: setting, from: 'kairos-spegel.containerd.config_version' };
   let stdout: string;
   try {

@@ -311,7 +311,7 @@ export async function readTar(source: AsyncIterable<Buffer>, onEntry: (e: TarEnt
       uid: pax?.uid ?? num(h, 108, 8, 'uid', entryWhere),
       gid: pax?.gid ?? num(h, 116, 8, 'gid', entryWhere),
       mtime: pax?.mtime ?? num(h, 136, 12, 'mtime', entryWhere),
-      xattrs: pax?.xattrs ?? new Map(),
+      xattrs: pax?.xattrs ?? new Map<string, Buffer>(),
     };
     if (type === 'hardlink' || type === 'symlink') {
       if (linkBytes.length === 0) throw new UnpackError(`${entryWhere}: ${type} without a target`);

@@ -14,7 +14,7 @@ const V6_ROUTES = `00000000000000000000000000000000 00 0000000000000000000000000
 `;
 
 function addr(address: string, family: 'IPv4' | 'IPv6', internal = false): NetworkInterfaceInfo {
-  return { address, family, internal, netmask: '', mac: '', cidr: null, scopeid: 0 } as NetworkInterfaceInfo;
+  return { address, family, internal, netmask: '', mac: '', cidr: null, scopeid: 0 };
 }
 
 describe('route tables', () => {

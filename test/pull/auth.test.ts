@@ -117,8 +117,8 @@ describe('Bearer tokens', () => {
     { name: 'anonymous', anonymousPull: true, withCreds: false },
     { name: 'with credentials', anonymousPull: false, withCreds: true },
   ];
-  let tokens: TokenServer[] = [];
-  let registries: LoopbackRegistry[] = [];
+  const tokens: TokenServer[] = [];
+  const registries: LoopbackRegistry[] = [];
   afterAll(async () => {
     for (const r of registries) await r.stop();
     for (const t of tokens) await t.close();

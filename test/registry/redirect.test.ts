@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttps } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RegistryHost } from '../../src/hosts/hosts-file.ts';
 import { blobGet } from '../../src/registry/blob-get.ts';
@@ -28,8 +28,8 @@ interface Seen {
 async function serve(kind: 'http' | 'https', certs: TestCerts, handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ origin: string; seen: Seen[]; server: Server }> {
   const seen: Seen[] = [];
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    const socket = req.socket as TLSSocket;
-    seen.push({ headers: req.headers, clientCert: kind === 'https' && Object.keys(socket.getPeerCertificate?.() ?? {}).length > 0 });
+    const socket = req.socket;
+    seen.push({ headers: req.headers, clientCert: socket instanceof TLSSocket && Object.keys(socket.getPeerCertificate()).length > 0 });
     handler(req, res);
   };
   const server =

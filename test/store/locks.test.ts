@@ -63,7 +63,7 @@ describe('the store lock', () => {
       for (let i = 0; i < RACERS; i++) {
         const child = spawn(AGENT, ['--root', b.root, '--json', '--log-level', 'silent', 'prepull', image], { stdio: ['ignore', 'pipe', 'ignore'] });
         const r: (typeof runs)[number] = { child, out: '' };
-        child.stdout!.on('data', (d: Buffer) => (r.out += d.toString()));
+        child.stdout.on('data', (d: Buffer) => (r.out += d.toString()));
         child.on('exit', (code) => (r.code = code));
         runs.push(r);
       }
@@ -78,7 +78,7 @@ describe('the store lock', () => {
     } finally {
       site.mirror.setRule(undefined);
       for (const r of runs) r.child.kill('SIGKILL');
-      await Promise.all(runs.map((r) => (r.code !== undefined || r.child.exitCode !== null ? undefined : new Promise((res) => r.child.on('exit', res)))));
+      await Promise.all(runs.map((r) => (r.code !== undefined || r.child.exitCode !== null ? Promise.resolve() : new Promise((res) => r.child.on('exit', res)))));
     }
     const next = await b.prepull([image]);
     expect(next.code, next.stdout + next.stderr).toBe(0);

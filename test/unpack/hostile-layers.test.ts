@@ -211,7 +211,7 @@ const CASES: Case[] = [
       expect(existsSync(path.join(r, 'pax_global_header'))).toBe(false);
     },
   },
-  { name: 'a 4 KB name', layer: tar([{ name: `${'n'.repeat(4000)}`, data: 'x' }]), rejected: /longer than 255 bytes/ },
+  { name: 'a 4 KB name', layer: tar([{ name: 'n'.repeat(4000), data: 'x' }]), rejected: /longer than 255 bytes/ },
   { name: 'a path over 4 KB', layer: tar([{ name: `${'d/'.repeat(2100)}f`, data: 'x' }]), rejected: /path of \d+ bytes exceeds the limit of 4096/ },
   {
     name: 'a layer of 100,000 entries',
@@ -243,7 +243,7 @@ describe('hostile layers', () => {
     // Nothing any case aimed at landed outside its rootfs, on this machine at large either.
     expect(snapshot(dir, (p) => isStaging(p) || p.includes(`${path.sep}layout-`))).toEqual(Object.fromEntries(Object.entries(before)));
     expect(readdirSync('/etc').sort()).toEqual(hostEtc);
-    const found = await must('find', ['/', '-xdev', '-name', 'pwned-*', '-not', '-path', `${dir}/staging-*`]).catch((e: Error) => e.message);
+    const found = await must('find', ['/', '-xdev', '-name', 'pwned-*', '-not', '-path', `${dir}/staging-*`]).catch((e: unknown) => (e as Error).message);
     expect(found.trim()).toBe('');
   }, 120_000);
 

@@ -320,7 +320,7 @@ async function readsOrRefuses(bytes: Buffer, sizes: number[] = []): Promise<void
     entries = r.entries;
     expect(r.count).toBe(r.entries.length);
   } catch (err) {
-    if (!(err instanceof UnpackError)) throw new Error(`not an UnpackError: ${(err as Error)?.stack ?? String(err)}`);
+    if (!(err instanceof UnpackError)) throw new Error(`not an UnpackError: ${(err as Error)?.stack ?? String(err)}`, { cause: err });
   }
   for (const e of entries) assertWellFormed(e);
 }

@@ -281,9 +281,9 @@ describe('upgrade', () => {
       await exited;
     }
     const stillRunning = () => (existsSync(`${log}.running`) ? readdirSync(`${log}.running`) : []);
-    await waitFor('the last kairos-agent to finish', () => (stillRunning().length === 0 ? true : undefined), 60_000).catch(async (err: Error) => {
+    await waitFor('the last kairos-agent to finish', () => (stillRunning().length === 0 ? true : undefined), 60_000).catch(async (err: unknown) => {
       const ps = await run('ps', ['-eo', 'pid,ppid,stat,etime,args']);
-      throw new Error(`${err.message}; pids still marked running: ${stillRunning().join(' ')}; processes:\n${ps.stdout.split('\n').filter((l) => /kairos-(agent|spegel)/.test(l)).join('\n')}`);
+      throw new Error(`${(err as Error).message}; pids still marked running: ${stillRunning().join(' ')}; processes:\n${ps.stdout.split('\n').filter((l) => /kairos-(agent|spegel)/.test(l)).join('\n')}`);
     });
     const starts = readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('start '));
     expect(starts.length, 'some kill came after kairos-agent had started').toBeGreaterThan(5);

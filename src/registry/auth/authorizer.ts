@@ -10,7 +10,7 @@ import { withDeadline } from '../deadline.ts';
 import { RegistryError } from '../errors.ts';
 import { requestFollowing, type Connections } from '../redirect.ts';
 import { parseChallenges } from './challenge.ts';
-import type { Credential } from '../../pull/credentials.ts';
+import type { Credential } from './credential.ts';
 
 interface Token {
   header: string;
