@@ -9,15 +9,9 @@ import type { AgentConfig } from '../config/agent-config.ts';
 import { ConfigError, errorMessage } from '../errors.ts';
 import { readTextFile } from '../fs/read-text.ts';
 import type { Root } from '../fs/root.ts';
+import type { Credential } from '../registry/auth/authorizer.ts';
 import { K3S_REGISTRIES_YAML } from '../mirror/layout.ts';
 import { readRegistriesYaml } from '../mirror/registries-yaml.ts';
-
-export interface Credential {
-  username: string;
-  password: string;
-  /** Where it came from, for logs ("docker config.json"), never the secret. */
-  source: string;
-}
 
 /** Registry keys as people write them: "https://index.docker.io/v1/", "ghcr.io", "reg:5000". */
 export function normalizeRegistryKey(key: string): string {
