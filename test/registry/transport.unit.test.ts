@@ -158,6 +158,7 @@ describe.each(Object.keys(STRATEGIES) as (keyof typeof STRATEGIES)[])('%s', (str
       ['a status line that is not HTTP', 'SSH-2.0-OpenSSH_9.2\r\n\r\n'],
       ['a header line without a colon', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nnot a header\r\n\r\nok'],
       ['a header name with a space', 'HTTP/1.1 200 OK\r\nContent Length: 2\r\n\r\nok'],
+      ['a header value with a bare line feed', 'HTTP/1.1 200 OK\r\nX-A: a\nb: c\r\nContent-Length: 2\r\n\r\nok'],
       ['a Content-Length that is not a number', 'HTTP/1.1 200 OK\r\nContent-Length: 2x\r\n\r\nok'],
       ['a chunk size that is not hex', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nok\r\n0\r\n\r\n'],
     ])('%s: E_HTTP, at once', async (_what, answer) => {

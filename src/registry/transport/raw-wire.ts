@@ -48,7 +48,7 @@ function parseHead(text: string, url: URL, what: string): ResponseHead {
   lines.forEach((l, n) => {
     const i = l.indexOf(':');
     // The line itself is not quoted: a server may echo what we sent.
-    if (i <= 0 || !TOKEN.test(l.slice(0, i))) throw malformed(what, `header line ${n + 1} is not "name: value"`);
+    if (i <= 0 || !TOKEN.test(l.slice(0, i)) || /[\r\n\0]/.test(l)) throw malformed(what, `header line ${n + 1} is not "name: value"`);
     const k = l.slice(0, i).toLowerCase();
     const v = l.slice(i + 1).trim();
     headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
