@@ -108,7 +108,7 @@ try {
     'prepull fsyncs every blob before it counts as stored (skopeo and crane do not); ctr\'s RSS is the client\'s alone, containerd writes the content.',
     'On this virtual machine the disk\'s flush time varies several-fold between runs (the dd runs above), and prepull\'s wall time, which includes its fsyncs, follows it:',
     'across the runs of one day, prepull stayed between 0.8 and 1.3 times the limit, and between 1.3 and 1.5 times crane, which spreads receiving and hashing over both cores and does not fsync.',
-    'Blob bodies go through a small HTTP/1.1 client that reads into reused buffers (src/registry/blob-get.ts): with',
+    'Blob bodies go through a small HTTP/1.1 client that reads into reused buffers (src/registry/transport/raw-wire.ts): with',
     "Node's per-read buffers the same pull used about twice the CPU and ~40 MB more memory.",
   ].join('\n');
   writeSection(path.join(ROOT, 'BENCHMARKS.md'), 'pull', body);

@@ -78,7 +78,7 @@ writeFileSync(
     // Memory (BENCHMARKS.md): a small young generation collects short-lived buffers early;
     // undici's HTTP parser is WebAssembly, and its optimizing tier-up costs ~16 MB of
     // compiler memory for a parser that only reads small manifest and token responses
-    // (blob bodies go through src/registry/blob-get.ts).
+    // (blob bodies go through src/registry/transport/raw-wire.ts).
     execArgv: ['--max-semi-space-size=1', '--liftoff-only'],
   }),
 );

@@ -141,7 +141,7 @@ async function expectK3s(ctx: NodeContext, root: Root, nodeIp: NodeIp): Promise<
       detail: 'k3s has not written its embedded mirror for this node (is embedded_registry enabled on the servers, and k3s running?)',
     });
   }
-  return { config, endpoints: own.map((h) => ({ url: hostOrigin(h), tls: { ca: h.ca, client: h.client, skipVerify: h.skipVerify } })) };
+  return { config, endpoints: own.map((h) => ({ url: hostOrigin(h), tls: { ca: h.ca, client: h.client, skipVerify: h.skipVerify, declaredAt: h.declaredAt } })) };
 }
 
 async function checkOnce(ctx: NodeContext, root: Root): Promise<HealthReport> {

@@ -30,6 +30,8 @@ export interface RegistryHost {
   dialTimeoutMs?: number;
   /** The top-level entry: `server`, or the registry itself. */
   isServer: boolean;
+  /** Where hosts.toml declares it (key: `host."<name>"`, or '' at the top level), for errors about its settings. */
+  declaredAt?: { file: string; key: string };
 }
 
 export interface RegistryHosts {
@@ -121,10 +123,10 @@ export function parseHostsFile(text: string, file: string, registry: string, def
   for (const name of order) {
     const e = entry(name, (hostTables[name] ?? {}) as Raw, baseDir, file, `host.${JSON.stringify(name)}`, false);
     const { url, ...rest } = e;
-    out.push({ ...rest, scheme: url!.protocol === 'http:' ? 'http' : 'https', host: url!.host, path: url!.pathname });
+    out.push({ ...rest, scheme: url!.protocol === 'http:' ? 'http' : 'https', host: url!.host, path: url!.pathname, declaredAt: { file, key: `host.${JSON.stringify(name)}` } });
   }
   const server = typeof raw['server'] === 'string' ? raw['server'] : '';
-  out.push(finishServer(entry(server, raw, baseDir, file, 'server', true), registry, defaultScheme));
+  out.push({ ...finishServer(entry(server, raw, baseDir, file, 'server', true), registry, defaultScheme), declaredAt: { file, key: '' } });
   return out;
 }
 

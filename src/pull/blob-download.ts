@@ -10,8 +10,8 @@ import { stat, truncate } from 'node:fs/promises';
 import { AgentError, errnoCode, errorMessage } from '../errors.ts';
 import { RegistryError } from '../registry/errors.ts';
 import type { Descriptor } from '../registry/manifest.ts';
-import { blobGet, READ_BUFFER } from '../registry/blob-get.ts';
-import { baseHeaders, errorForStatus, sourceUrl, type Source, type SourceRole } from '../registry/source.ts';
+import { READ_BUFFER } from '../registry/transport/raw-wire.ts';
+import { sourceTarget, type Source, type SourceRole } from '../registry/source.ts';
 import type { OciStore } from '../store/oci-store.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 import type { Slots } from './slots.ts';
@@ -114,24 +114,25 @@ async function transfer(ctx: BlobContext, s: Source, desc: Descriptor, p: Partia
   });
   const fd = p.open();
   const readBuffer = idleReadBuffers.pop() ?? Buffer.allocUnsafe(READ_BUFFER);
-  const url = new URL(sourceUrl(s, ctx.repository, 'blobs', desc.digest));
-  const scope = `repository:${ctx.repository}:pull`;
   const startOffset = p.offset;
   try {
-    for (let attempt = 0; ; attempt++) {
-      const headers = baseHeaders(s);
-      if (p.offset > 0) headers['range'] = `bytes=${p.offset}-`;
-      const auth = s.authorizer?.header(scope);
-      if (auth) headers['authorization'] = auth;
-      let skip = 0;
-      const head = await blobGet(url, { headers, readBuffer, connectTimeoutMs: s.connectTimeoutMs, tls: s.tls, signal: abort.signal }, (h) => {
+    let skip = 0;
+    await s.transport.stream(
+      {
+        ...sourceTarget(s, ctx.repository, 'blobs', desc.digest),
+        method: 'GET',
+        what: `${s.origin}: blob ${desc.digest}`,
+        ...(p.offset > 0 ? { headers: { range: `bytes=${p.offset}-` } } : {}),
+        expect: [200, 206],
+        signal: abort.signal,
+        readBuffer,
+      },
+      (h) => {
         if (h.status === 206) {
           const start = contentRangeStart(h.headers['content-range']);
           if (start !== p.offset) throw new RegistryError('E_HTTP', `${s.origin} answered the range ${p.offset}- with ${h.headers['content-range'] ?? 'no Content-Range'}`);
-        } else if (h.status === 200) {
-          skip = p.offset; // the source ignored Range: drop what we already have
         } else {
-          return undefined;
+          skip = p.offset; // the source ignored Range: drop what we already have
         }
         const expected = h.status === 200 ? desc.size : desc.size - p.offset;
         const length = Number(h.headers['content-length'] ?? NaN);
@@ -156,16 +157,8 @@ async function transfer(ctx: BlobContext, s: Source, desc: Descriptor, p: Partia
             return ctx.upstreamLimiter.take(chunk.length, abort.signal).then((waited) => (waited > 0 ? watch.throttled() : undefined));
           },
         };
-      });
-      if (head.status === 401 && s.authorizer && attempt === 0) {
-        if (auth) s.authorizer.forget(scope);
-        await s.authorizer.authenticate(head.headers['www-authenticate'], scope);
-        continue;
-      }
-      if (head.status === 401 && s.authorizer) throw s.authorizer.refused(scope);
-      if (head.status !== 200 && head.status !== 206) throw errorForStatus(head.status, head.headers, `${s.origin}: blob ${desc.digest}`);
-      break;
-    }
+      },
+    );
     if (p.offset < desc.size) throw new RegistryError('E_NETWORK', `${s.origin} ended the blob ${desc.digest} early`);
   } catch (err) {
     if (stalled) throw abort.signal.reason as RegistryError;
@@ -191,7 +184,7 @@ export async function downloadBlob(ctx: BlobContext, desc: Descriptor): Promise<
   if (await ctx.store.hasBlob(desc.digest, desc.size)) return 'present';
   const p = new Partial(ctx.store.ingestPath(desc.digest));
   await p.resume(desc.size, ctx.addon);
-  const dropped = new Map<string, string>();
+  const dropped = new Map<string, RegistryError>();
   try {
     await fetchVerified(ctx, desc, p, dropped);
   } finally {
@@ -202,7 +195,7 @@ export async function downloadBlob(ctx: BlobContext, desc: Descriptor): Promise<
 }
 
 /** Fills the partial file from the sources until its bytes hash to the digest. */
-async function fetchVerified(ctx: BlobContext, desc: Descriptor, p: Partial, dropped: Map<string, string>): Promise<void> {
+async function fetchVerified(ctx: BlobContext, desc: Descriptor, p: Partial, dropped: Map<string, RegistryError>): Promise<void> {
   await walkSources(
     ctx.walk,
     `blob ${desc.digest}`,
@@ -232,7 +225,7 @@ async function fetchVerified(ctx: BlobContext, desc: Descriptor, p: Partial, dro
         const contributors = [...p.contributors];
         const others = contributors.filter((o) => o !== s.origin);
         const blamed = others.length > 0 ? others : contributors;
-        for (const origin of blamed) dropped.set(origin, `sent bytes that do not match ${desc.digest}`);
+        for (const origin of blamed) dropped.set(origin, new RegistryError('E_DIGEST', `sent bytes that do not match ${desc.digest}`));
         await p.reset();
         ctx.walk.log.warn({ blob: desc.digest, hashed: actual, from: contributors.length > 0 ? contributors : 'an interrupted earlier run' }, 'downloaded bytes do not match the digest; discarded');
         if (dropped.has(s.origin)) throw new RegistryError('E_DIGEST', `${desc.digest}: the bytes from ${s.origin} hash to ${actual}; discarded`);

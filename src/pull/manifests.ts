@@ -9,8 +9,7 @@ import { errorMessage } from '../errors.ts';
 import { RegistryError, isRegistryError } from '../registry/errors.ts';
 import { isManifestMediaType, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, parseManifest, type Descriptor, type Manifest } from '../registry/manifest.ts';
 import { formatImageRef, type ImageRef } from '../registry/reference.ts';
-import { withDeadline } from '../registry/deadline.ts';
-import { send, statusError, type Source } from '../registry/source.ts';
+import { sourceTarget, type Source } from '../registry/source.ts';
 import type { OciStore } from '../store/oci-store.ts';
 import { walkSources, type WalkContext } from './source-walker.ts';
 
@@ -23,37 +22,27 @@ export interface FetchedManifest {
   source?: Source;
 }
 
-function header(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
+/** A manifest request at one source: its whole answer within `deadlineMs`, at most MAX_MANIFEST_BYTES. */
+function askManifest(s: Source, repository: string, ref: string, method: 'GET' | 'HEAD', what: string, deadlineMs: number, signal: AbortSignal | undefined) {
+  return s.transport.fetch({
+    ...sourceTarget(s, repository, 'manifests', ref),
+    method,
+    what: `${s.origin}: ${what}`,
+    headers: { accept: MANIFEST_ACCEPT },
+    limit: MAX_MANIFEST_BYTES,
+    deadlineMs,
+    ...(signal ? { signal } : {}),
+  });
 }
 
-async function readLimited(body: AsyncIterable<Buffer>, limit: number, what: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of body) {
-    n += c.length;
-    if (n > limit) throw new RegistryError('E_SIZE', `${what} is larger than ${limit} bytes; not a manifest`);
-    chunks.push(c);
-  }
-  return Buffer.concat(chunks);
-}
-
-/** HEAD manifests/<tag> at one source: the digest it names, within `deadlineMs`. */
-function headTag(s: Source, ref: ImageRef, deadlineMs: number, outer?: AbortSignal): Promise<string> {
-  return withDeadline(`${s.origin}: ${formatImageRef(ref)}`, deadlineMs, outer, (signal) => headTagNow(s, ref, signal));
-}
-
-async function headTagNow(s: Source, ref: ImageRef, signal: AbortSignal): Promise<string> {
-  const res = await send(s, ref.repository, 'manifests', ref.tag!, { method: 'HEAD', headers: { accept: MANIFEST_ACCEPT }, signal });
-  if (res.statusCode !== 200) throw await statusError(res, `${s.origin}: ${formatImageRef(ref)}`);
-  await res.body.dump();
-  const digest = header(res.headers['docker-content-digest']);
+/** HEAD manifests/<tag> at one source: the digest it names. */
+async function headTag(s: Source, ref: ImageRef, deadlineMs: number, signal?: AbortSignal): Promise<string> {
+  const head = await askManifest(s, ref.repository, ref.tag!, 'HEAD', formatImageRef(ref), deadlineMs, signal);
+  const digest = head.headers['docker-content-digest'];
   if (digest && /^sha256:[a-f0-9]{64}$/.test(digest)) return digest;
   // Some registries omit the header on HEAD: hash the manifest itself.
-  const get = await send(s, ref.repository, 'manifests', ref.tag!, { method: 'GET', headers: { accept: MANIFEST_ACCEPT }, signal });
-  if (get.statusCode !== 200) throw await statusError(get, `${s.origin}: ${formatImageRef(ref)}`);
-  const bytes = await readLimited(get.body, MAX_MANIFEST_BYTES, formatImageRef(ref));
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  const get = await askManifest(s, ref.repository, ref.tag!, 'GET', formatImageRef(ref), deadlineMs, signal);
+  return `sha256:${createHash('sha256').update(get.body).digest('hex')}`;
 }
 
 export interface ResolveOptions {
@@ -99,15 +88,11 @@ export async function fetchManifest(ctx: WalkContext, ref: ImageRef, digest: str
   const what = `manifest ${digest} of ${formatImageRef({ ...ref, digest: undefined })}`;
   return walkSources(ctx, what, async (s) => {
     if (!s.host.capabilities.has('pull')) throw new RegistryError('E_NOT_FOUND', `${s.origin} has no pull capability`);
-    const { res, bytes } = await withDeadline(`${s.origin}: ${what}`, ctx.deadlineMs, ctx.signal, async (signal) => {
-      const res = await send(s, ref.repository, 'manifests', digest, { method: 'GET', headers: { accept: MANIFEST_ACCEPT }, signal });
-      if (res.statusCode !== 200) throw await statusError(res, `${s.origin}: ${what}`);
-      return { res, bytes: await readLimited(res.body, MAX_MANIFEST_BYTES, what) };
-    });
+    const { body: bytes, headers } = await askManifest(s, ref.repository, digest, 'GET', what, ctx.deadlineMs, ctx.signal);
     onBytes(s, bytes.length);
     const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
     if (actual !== digest) throw new RegistryError('E_DIGEST', `${s.origin} sent a manifest that hashes to ${actual}, not ${digest}`);
-    const manifest = parseManifest(bytes, header(res.headers['content-type']), `${what} from ${s.origin}`);
+    const manifest = parseManifest(bytes, headers['content-type'], `${what} from ${s.origin}`);
     return { digest, mediaType: manifest.mediaType, bytes, manifest, source: s };
   });
 }

@@ -40,10 +40,10 @@ export function upstreamOpensAt(ctx: WalkContext): number {
 }
 
 /**
- * Runs `attempt` on sources until one succeeds. `dropped` is the caller's, so content
- * checks made outside an attempt (a digest mismatch) can exclude sources too.
+ * Runs `attempt` on sources until one succeeds. `dropped` (origin to why) is the caller's,
+ * so content checks made outside an attempt (a digest mismatch) can exclude sources too.
  */
-export async function walkSources<T>(ctx: WalkContext, what: string, attempt: (s: Source) => Promise<T>, dropped = new Map<string, string>()): Promise<T> {
+export async function walkSources<T>(ctx: WalkContext, what: string, attempt: (s: Source) => Promise<T>, dropped = new Map<string, RegistryError>()): Promise<T> {
   const rateLimited = new Map<string, number>();
   const networkRetries = new Map<string, number>();
   const resumes = new Map<string, number>();
@@ -66,7 +66,7 @@ export async function walkSources<T>(ctx: WalkContext, what: string, attempt: (s
           if (ctx.signal?.aborted || !(err instanceof RegistryError)) throw err;
           if (err.code === 'E_NOT_FOUND') {
             notFound.push(s.origin);
-            if (s.role === 'upstream') dropped.set(s.origin, errorMessage(err));
+            if (s.role === 'upstream') dropped.set(s.origin, err);
             break;
           }
           const tries = rateLimited.get(s.origin) ?? 0;
@@ -92,7 +92,7 @@ export async function walkSources<T>(ctx: WalkContext, what: string, attempt: (s
             await sleep(waitMs, undefined, { signal: ctx.signal });
             continue;
           }
-          dropped.set(s.origin, errorMessage(err));
+          dropped.set(s.origin, err);
           ctx.log.warn({ source: s.origin, what, reason: errorMessage(err) }, `dropping ${s.role} ${s.origin} for this content`);
           break;
         }
@@ -108,9 +108,11 @@ export async function walkSources<T>(ctx: WalkContext, what: string, attempt: (s
       await sleep(Math.max(0, Math.min(pollMs, left)), undefined, { signal: ctx.signal });
       continue;
     }
-    const reasons = [...dropped].map(([o, r]) => `${o}: ${r}`).concat(notFound.filter((o) => !dropped.has(o)).map((o) => `${o}: not found`));
+    const reasons = [...dropped].map(([o, e]) => `${o}: ${e.message}`).concat(notFound.filter((o) => !dropped.has(o)).map((o) => `${o}: not found`));
     if (upstreamClosed) reasons.push(`upstream: not used (--upstream ${formatUpstreamPolicy(ctx.policy)})`);
-    const allMissing = reasons.length > 0 && [...dropped.values()].every((r) => /not found/.test(r));
-    throw new RegistryError(allMissing ? 'E_NOT_FOUND' : 'E_NETWORK', `no source could provide ${what}: ${reasons.join('; ') || 'no sources configured'}`, upstreamClosed ? 'allow the upstream registry (--upstream always or after <duration>), or wait until a peer has the image' : undefined);
+    const allMissing = reasons.length > 0 && [...dropped.values()].every((e) => e.code === 'E_NOT_FOUND');
+    throw new RegistryError(allMissing ? 'E_NOT_FOUND' : 'E_NETWORK', `no source could provide ${what}: ${reasons.join('; ') || 'no sources configured'}`, upstreamClosed ? 'allow the upstream registry (--upstream always or after <duration>), or wait until a peer has the image' : undefined, {
+      registryErrors: [...dropped.values()].flatMap((e) => e.registryErrors),
+    });
   }
 }

@@ -3,36 +3,20 @@ import type { Root } from '../fs/root.ts';
 import type { Logger } from '../log/logger.ts';
 import { isLoopbackHost, sharesNodeNetwork, splitHostPort } from '../node/network-namespace.ts';
 import { tcpConnect } from '../node/tcp-connect.ts';
-import { hostOrigin, resolveRegistryHosts } from '../hosts/hosts-file.ts';
-import { Authorizer } from '../registry/auth/authorizer.ts';
+import { resolveRegistryHosts } from '../hosts/hosts-file.ts';
 import type { CredentialStore } from './credentials.ts';
-import { connectTimeout, createDispatchers, loadTls, type Source } from '../registry/source.ts';
+import { openSource, type Source } from '../registry/source.ts';
 
 /** `deadlineMs`: the whole of a bounded exchange (a token) within this (pull.stall_after). */
 export async function buildSources(root: Root, hostsDir: string, registry: string, credentials: CredentialStore, deadlineMs: number): Promise<{ sources: Source[]; hostsFile?: string }> {
   const resolved = await resolveRegistryHosts(root, hostsDir, registry);
   const sources: Source[] = [];
-  for (const host of resolved.hosts) {
-    const tls = await loadTls(root, host);
-    const { dispatcher, foreignDispatcher } = createDispatchers(host, tls);
-    const role = host.isServer ? 'upstream' : 'mirror';
-    sources.push({
-      origin: hostOrigin(host),
-      role,
-      host,
-      registry,
-      dispatcher,
-      foreignDispatcher,
-      tls,
-      connectTimeoutMs: connectTimeout(host),
-      ...(role === 'upstream' ? { authorizer: new Authorizer(registry, credentials.lookup(registry), { dispatcher, foreignDispatcher }, deadlineMs) } : {}),
-    });
-  }
+  for (const host of resolved.hosts) sources.push(await openSource(root, host, registry, { credential: credentials.lookup(registry), deadlineMs }));
   return { sources, ...(resolved.file ? { hostsFile: resolved.file } : {}) };
 }
 
 export async function closeSources(sources: Source[]): Promise<void> {
-  await Promise.all(sources.flatMap((s) => [s.dispatcher, s.foreignDispatcher]).map((d) => d.close().catch(() => undefined)));
+  await Promise.all(sources.map((s) => s.transport.close()));
 }
 
 /**
@@ -47,7 +31,7 @@ export async function warnUnreachableLoopbackMirrors(sources: Source[], log: Log
   const unreachable: string[] = [];
   for (const s of loopback) {
     const { host, port = s.host.scheme === 'https' ? 443 : 80 } = splitHostPort(s.host.host);
-    if (!(await tcpConnect(host, port, Math.min(s.connectTimeoutMs, 2000))).ok) unreachable.push(s.origin);
+    if (!(await tcpConnect(host, port, Math.min(s.transport.connectTimeoutMs, 2000))).ok) unreachable.push(s.origin);
   }
   if (unreachable.length === 0) return [];
   log.warn(

@@ -149,7 +149,7 @@ describe('Bearer tokens', () => {
     if (!anonymousPull) {
       const denied = await bed(registry).prepull([image]);
       expect(denied.code).toBe(1);
-      expect(denied.error!.message).toMatch(/token server .* refused a token .* anonymously: HTTP 401/);
+      expect(denied.error!.message).toMatch(/token server .* for .* \(repository:kairos\/token:pull, anonymously\): HTTP 401/);
     }
   });
 });

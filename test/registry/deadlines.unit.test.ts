@@ -5,11 +5,10 @@
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Root } from '../../src/fs/root.ts';
 import { probeEndpoint } from '../../src/health/probe.ts';
-import { Authorizer } from '../../src/registry/auth/authorizer.ts';
+import { Transport } from '../../src/registry/transport/transport.ts';
 
 const DEADLINE_MS = 1000;
 
@@ -32,6 +31,11 @@ describe('deadlines of small exchanges', () => {
 
   beforeAll(async () => {
     server = createServer((req, res) => {
+      // The registry: every request is challenged, the realm is this server too, by the kind of trickle.
+      if (req.url!.startsWith('/v2/')) {
+        const kind = req.url!.split('/')[2];
+        return res.writeHead(401, { 'www-authenticate': `Bearer realm="${origin}/${kind}/token",service="registry.test"`, 'content-length': '0' }).end();
+      }
       if (req.url!.includes('slow-head')) return dribble(res, `HTTP/1.1 200 OK\r\nx-padding: ${'a'.repeat(4000)}\r\n\r\n{}`, true);
       res.writeHead(200, { 'content-length': '4000', 'content-type': 'application/json' }).flushHeaders();
       dribble(res, ' '.repeat(4000), false);
@@ -46,16 +50,15 @@ describe('deadlines of small exchanges', () => {
   });
 
   it.each(['slow-head', 'slow-body'])('a token server sending a %s: E_STALLED at the deadline', async (kind) => {
-    const connections = { dispatcher: new Agent(), foreignDispatcher: new Agent() };
-    const auth = new Authorizer('registry.test', undefined, connections, DEADLINE_MS);
+    const transport = new Transport({ origin, tls: {}, connectTimeoutMs: 1000, auth: { registry: 'registry.test', credential: undefined, deadlineMs: DEADLINE_MS } });
     const started = performance.now();
-    await expect(auth.authenticate(`Bearer realm="${origin}/${kind}/token",service="registry.test"`, 'repository:app:pull')).rejects.toMatchObject({
+    await expect(transport.fetch({ method: 'GET', url: new URL(`${origin}/v2/${kind}/manifests/v1`), what: 'the manifest', scope: 'repository:app:pull', limit: 4096 })).rejects.toMatchObject({
       code: 'E_STALLED',
-      message: `token server ${origin} for registry.test: no complete answer within 1s`,
+      message: `token server ${origin} for registry.test (repository:app:pull, anonymously): no complete answer within 1s`,
     });
     // Without the deadline the exchange lasts as long as the server keeps sending: 4000 bytes at 5 a second.
     expect(performance.now() - started).toBeLessThan(60_000);
-    await Promise.all([connections.dispatcher.close(), connections.foreignDispatcher.close()]);
+    await transport.close();
   });
 
   it.each(['slow-head', 'slow-body'])("a mirror whose /v2/ sends a %s: health's probe calls it down at its timeout", async (kind) => {

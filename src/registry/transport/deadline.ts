@@ -1,5 +1,5 @@
 /** Deadlines for the registry exchanges whose size is bounded. */
-import { RegistryError } from './errors.ts';
+import { RegistryError } from '../errors.ts';
 
 /**
  * Runs an exchange of bounded size (a manifest, a tag's digest) under a deadline for the
