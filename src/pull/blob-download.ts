@@ -161,6 +161,7 @@ async function transfer(ctx: BlobContext, s: Source, desc: Descriptor, p: Partia
     );
     if (p.offset < desc.size) throw new RegistryError('E_NETWORK', `${s.origin} ended the blob ${desc.digest} early`);
   } catch (err) {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by the stall watch's callback
     if (stalled) throw abort.signal.reason as RegistryError;
     if (ctx.walk.signal?.aborted) throw err;
     if (err instanceof RegistryError && err.code !== 'E_NETWORK') throw err;

@@ -6,7 +6,7 @@
  */
 import type { Root } from '../fs/root.ts';
 import { hostOrigin, type RegistryHost } from '../hosts/hosts-file.ts';
-import type { Credential } from './auth/authorizer.ts';
+import type { Credential } from './auth/credential.ts';
 import { loadTls } from './transport/tls.ts';
 import { Transport } from './transport/transport.ts';
 

@@ -15,7 +15,7 @@ const hosts = parseHostsFile('server = "https://registry.test"\n\n[host."http://
 const sources: Source[] = await Promise.all(hosts.map((h) => openSource(new Root('/'), h, 'registry.test', { credential: undefined, deadlineMs: 1000 })));
 afterAll(() => Promise.all(sources.map((s) => s.transport.close())));
 
-const ctx: WalkContext = { sources, policy: { mode: 'always' }, startedAt: Date.now(), log: createLogger({ level: 'silent', fd: 2, pretty: false }), deadlineMs: 1000 };
+const ctx: WalkContext = { sources, policy: { mode: 'always' }, startedAt: Date.now(), log: createLogger({ level: 'silent', pretty: false }), deadlineMs: 1000 };
 
 describe('walkSources, when no source has it', () => {
   it('every source answered E_NOT_FOUND, in whatever words: E_NOT_FOUND', async () => {

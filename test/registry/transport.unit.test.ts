@@ -19,7 +19,7 @@ import { createServer as createHttp, type IncomingMessage, type Server, type Ser
 import { createServer as createHttps } from 'node:https';
 import { createServer as createTcp, type AddressInfo, type Socket } from 'node:net';
 import path from 'node:path';
-import type { TLSSocket } from 'node:tls';
+import { TLSSocket } from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Root } from '../../src/fs/root.ts';
 import { parseHostsFile } from '../../src/hosts/hosts-file.ts';
@@ -63,7 +63,7 @@ async function listen(server: Server | ReturnType<typeof createTcp>): Promise<nu
 async function serve(kind: 'http' | 'https', handler: Handler): Promise<{ origin: string; seen: Seen[] }> {
   const seen: Seen[] = [];
   const onRequest: Handler = (req, res) => {
-    const cert = kind === 'https' ? (req.socket as TLSSocket).getPeerCertificate() : {};
+    const cert = req.socket instanceof TLSSocket ? req.socket.getPeerCertificate() : {};
     seen.push({ url: req.url!, headers: req.headers, clientCert: Object.keys(cert).length > 0 });
     handler(req, res);
   };
@@ -122,12 +122,12 @@ describe.each(Object.keys(STRATEGIES) as (keyof typeof STRATEGIES)[])('%s', (str
     it('chunked, in pieces that split the framing', async () => {
       // rawServer answers at once; this one spreads a chunked body over several writes.
       const server = createTcp((socket) => {
-        socket.once('data', async () => {
+        socket.once('data', () => void (async () => {
           for (const piece of ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\nthe ', '\r', '\n4\r\nblo', 'b\r\n0\r\nx-trailer: 1\r\n', '\r\n']) {
             socket.write(piece);
             await new Promise((r) => setTimeout(r, 20));
           }
-        });
+        })());
       });
       const origin = `http://127.0.0.1:${await listen(server)}`;
       const { status, body } = await get(open(origin), `${origin}/v2/app/blobs/x`);

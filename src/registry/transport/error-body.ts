@@ -36,8 +36,10 @@ export function parseErrorBody(body: Buffer, secrets: readonly string[]): Regist
   const errors = typeof json === 'object' && json !== null && 'errors' in json ? json.errors : undefined;
   if (!Array.isArray(errors)) return [];
   const out: RegistryDiagnostic[] = [];
-  for (const e of errors.slice(0, MAX_DIAGNOSTICS)) {
-    if (typeof e !== 'object' || e === null || typeof e.code !== 'string') continue;
+  for (const item of errors.slice(0, MAX_DIAGNOSTICS) as unknown[]) {
+    if (typeof item !== 'object' || item === null) continue;
+    const e = item as { code?: unknown; message?: unknown };
+    if (typeof e.code !== 'string') continue;
     const code = clean(e.code, MAX_CODE, secrets);
     if (code === '') continue;
     out.push({ code, message: typeof e.message === 'string' ? clean(e.message, MAX_TEXT, secrets) : '' });

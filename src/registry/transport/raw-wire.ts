@@ -82,6 +82,7 @@ export function rawExchange(url: URL, req: WireRequest, opts: RawWireOptions, on
     let headBuf = Buffer.alloc(0);
     let settled = false;
     let bodyDone = false;
+    // eslint-disable-next-line prefer-const -- assigned once below, after the callbacks that close over it
     let socket: Socket;
 
     const finish = (err?: unknown) => {
@@ -90,7 +91,7 @@ export function rawExchange(url: URL, req: WireRequest, opts: RawWireOptions, on
       clearTimeout(timer);
       req.signal?.removeEventListener('abort', onAbort);
       socket.destroy();
-      if (err !== undefined) reject(err);
+      if (err !== undefined) reject(err instanceof Error ? err : new Error(errorMessage(err)));
       else resolve(head!);
     };
     const onAbort = () => finish(req.signal!.reason ?? new Error('aborted'));

@@ -16,7 +16,8 @@
  * to the caller's sink, piece by piece from a reused read buffer (raw-wire.ts).
  */
 import { Agent } from 'undici';
-import { Authorizer, type Credential } from '../auth/authorizer.ts';
+import { Authorizer } from '../auth/authorizer.ts';
+import type { Credential } from '../auth/credential.ts';
 import { RegistryError } from '../errors.ts';
 import { withDeadline } from './deadline.ts';
 import { MAX_ERROR_BODY, parseErrorBody, statusError } from './error-body.ts';
@@ -190,6 +191,7 @@ export class Transport {
         return f.body;
       });
       if (failure) throw fail(failure);
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by the onHead callback above
       if (!challenged) return head;
       if (credential) auth!.forget(scope!);
       await auth!.authenticate(head.headers['www-authenticate'], scope!, req.signal);
