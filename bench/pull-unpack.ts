@@ -67,7 +67,7 @@ try {
     '',
     `Wall-time ratio: ${ratio.toFixed(2)} against \`umoci unpack\` (target <= 0.7), ${(t.ours / t.fair).toFixed(2)} against \`umoci raw unpack\` + \`sync\`; peak RSS ${peak(ours).toFixed(0)} MB (target <= 150 MB): ${pass ? 'met' : 'NOT met'}.`,
     '`umoci unpack` also hashes the whole rootfs into an mtree manifest (in `umoci raw unpack` it does not) and leaves its writes',
-    "in the page cache, while the agent fsyncs the rootfs before it marks a staging usable and writes no manifest: the raw pair with a",
+    'in the page cache, while the agent fsyncs the rootfs before it marks a staging usable and writes no manifest: the raw pair with a',
     '`sync` in its timed region does the same work as the agent.',
   ].join('\n');
   writeSection(path.join(ROOT, 'BENCHMARKS.md'), 'unpack', body);

@@ -30,7 +30,7 @@ try {
   const crane = peerBinary('crane');
   const containerd = defaultContainerd();
   const ctdDir = path.join(bed.work, 'ctd');
-  const blobs = (JSON.parse(await must('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${bed.image}`])) as { config: { digest: string }; layers: { digest: string }[] });
+  const blobs = JSON.parse(await must('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${bed.image}`])) as { config: { digest: string }; layers: { digest: string }[] };
   const digests = [blobs.config.digest, ...blobs.layers.map((l) => l.digest)];
   const repo = bed.image.slice(bed.registry.host.length + 1).replace(/:[^:]*$/, '');
 
@@ -80,8 +80,15 @@ try {
   const bound = Math.max(0.8 * fastest, 1.15 * limit);
   const pass = t['prepull']! <= bound && rss['prepull']! <= 120;
 
-  const versions = [(await run('skopeo', ['--version'])).stdout.trim(), `crane ${peerVersion('crane')}`, `ctr ${containerd.label.replace('containerd ', '')}`, (await run('curl', ['--version'])).stdout.split('\n')[0]!.split(' ').slice(0, 2).join(' '), (await run('openssl', ['version'])).stdout.trim().split(' ').slice(0, 2).join(' ')].join(', ');
-  const row = (name: string, s: Sample[], med: number, rssMb?: number) => `| ${name} | ${med.toFixed(2)} | ${s.map((x) => x.seconds.toFixed(2)).join(', ')} | ${rssMb === undefined ? '-' : rssMb.toFixed(0)} |`;
+  const versions = [
+    (await run('skopeo', ['--version'])).stdout.trim(),
+    `crane ${peerVersion('crane')}`,
+    `ctr ${containerd.label.replace('containerd ', '')}`,
+    (await run('curl', ['--version'])).stdout.split('\n')[0]!.split(' ').slice(0, 2).join(' '),
+    (await run('openssl', ['version'])).stdout.trim().split(' ').slice(0, 2).join(' '),
+  ].join(', ');
+  const row = (name: string, s: Sample[], med: number, rssMb?: number) =>
+    `| ${name} | ${med.toFixed(2)} | ${s.map((x) => x.seconds.toFixed(2)).join(', ')} | ${rssMb === undefined ? '-' : rssMb.toFixed(0)} |`;
   const body = [
     '## Pull: `prepull` against skopeo, crane, containerd, and the machine',
     '',
@@ -105,8 +112,8 @@ try {
     `Limit: ${limit.toFixed(2)} s (${limitBy}). prepull: ${(t['prepull']! / fastest).toFixed(2)} x the fastest tool (${fastestBy}, ${fastest.toFixed(2)} s), ` +
       `${(t['prepull']! / limit).toFixed(2)} x the limit. Target: at most ${bound.toFixed(2)} s (the looser of 0.8 x the fastest tool and 1.15 x the limit), ` +
       `peak RSS at most 120 MB (${rss['prepull']!.toFixed(0)} MB): ${pass ? 'met' : 'NOT met'}.`,
-    'prepull fsyncs every blob before it counts as stored (skopeo and crane do not); ctr\'s RSS is the client\'s alone, containerd writes the content.',
-    'On this virtual machine the disk\'s flush time varies several-fold between runs (the dd runs above), and prepull\'s wall time, which includes its fsyncs, follows it:',
+    "prepull fsyncs every blob before it counts as stored (skopeo and crane do not); ctr's RSS is the client's alone, containerd writes the content.",
+    "On this virtual machine the disk's flush time varies several-fold between runs (the dd runs above), and prepull's wall time, which includes its fsyncs, follows it:",
     'across the runs of one day, prepull stayed between 0.8 and 1.3 times the limit, and between 1.3 and 1.5 times crane, which spreads receiving and hashing over both cores and does not fsync.',
     'Blob bodies go through a small HTTP/1.1 client that reads into reused buffers (src/registry/transport/raw-wire.ts): with',
     "Node's per-read buffers the same pull used about twice the CPU and ~40 MB more memory.",

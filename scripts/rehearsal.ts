@@ -43,7 +43,11 @@ function show(text: string): void {
   process.stdout.write(`${text.trimEnd().replace(/^/gm, '   ')}\n`);
 }
 
-const pretty = (text: string) => text.split('\n').map((l) => (l.startsWith('{"level"') ? formatPretty(l, false).trimEnd() : l)).join('\n');
+const pretty = (text: string) =>
+  text
+    .split('\n')
+    .map((l) => (l.startsWith('{"level"') ? formatPretty(l, false).trimEnd() : l))
+    .join('\n');
 
 interface Node {
   name: string;
@@ -102,7 +106,9 @@ async function main(): Promise<number> {
       kairosAgent: defaultKairosAgent().binary,
       binds: [path.dirname(defaultContainerd().ctr)],
     });
-    show(`${installed.disk.device}: ${installed.disk.recovery} COS_RECOVERY, ${installed.disk.state} COS_STATE; active.img says ${(await installed.release('active.img'))?.match(/KAIROS_VERSION="([^"]*)"/)?.[1]}`);
+    show(
+      `${installed.disk.device}: ${installed.disk.recovery} COS_RECOVERY, ${installed.disk.state} COS_STATE; active.img says ${(await installed.release('active.img'))?.match(/KAIROS_VERSION="([^"]*)"/)?.[1]}`,
+    );
 
     step("The node's files: containerd's config.toml (config_path set) and a cloud-config");
     for (const n of [a!, b!]) prepareRoot(n);
@@ -114,7 +120,10 @@ async function main(): Promise<number> {
     for (const n of [a!, b!]) if ((await agent(n, ['configure'])) !== 0) return 1;
 
     step(`On each node: containerd ${defaultContainerd().label.replace('containerd ', '')} and Spegel ${peerVersion('spegel')} on the node IP, port 30020`);
-    for (const [n, peer] of [[a!, b!], [b!, a!]] as const) {
+    for (const [n, peer] of [
+      [a!, b!],
+      [b!, a!],
+    ] as const) {
       // containerd's socket where the containerd distribution keeps it, under the node root.
       n.containerd = await startContainerd(n.host, path.join(n.root, 'run'), path.join(n.root, 'etc/containerd/certs.d'));
       n.spegel = await startSpegel(n.host, path.dirname(n.root), n.containerd, {
@@ -176,7 +185,13 @@ async function main(): Promise<number> {
 
     step(`Node A's containerd holds ${UPGRADE}, seeded from the store with the labels Spegel advertises by`);
     const seeded = await a!.containerd!.ctr(['-n', 'k8s.io', 'content', 'ls']);
-    show(seeded.stdout.split('\n').filter((l) => l.includes('distribution.source') && l.includes('kairos/upgrade')).map((l) => l.replace(/\s+/g, ' ')).join('\n'));
+    show(
+      seeded.stdout
+        .split('\n')
+        .filter((l) => l.includes('distribution.source') && l.includes('kairos/upgrade'))
+        .map((l) => l.replace(/\s+/g, ' '))
+        .join('\n'),
+    );
 
     step(`Node A upgrades from Kairos ${INSTALLED} to ${TARGET}: kairos-spegel upgrade (no download: the image is prepulled)`);
     const version = await run(defaultKairosAgent().binary, ['version']);

@@ -38,7 +38,7 @@ export const ERROR_CODES = {
   E_DIGEST: { exit: EXIT_FAILURE, meaning: 'content does not hash to its digest; it was discarded, never stored' },
   E_SIZE: { exit: EXIT_FAILURE, meaning: 'content is longer or shorter than its descriptor says' },
   E_HASH: { exit: EXIT_FAILURE, meaning: 'a partial download could not be hashed (it changed under the agent)' },
-  E_STORE: { exit: EXIT_FAILURE, meaning: "a file of the image store is damaged (index.json, a manifest)" },
+  E_STORE: { exit: EXIT_FAILURE, meaning: 'a file of the image store is damaged (index.json, a manifest)' },
   E_NO_SPACE: { exit: EXIT_FAILURE, meaning: 'not enough free space for the image in the store or staging area' },
   E_UNPACK: { exit: EXIT_FAILURE, meaning: 'a layer cannot be unpacked safely (a path leaving the root filesystem, a malformed tar)' },
   E_SEED: { exit: EXIT_FAILURE, meaning: "the image could not be imported into the node's containerd" },

@@ -50,7 +50,7 @@ describe('repository citations', () => {
     for (const f of texts) {
       for (const m of readFileSync(path.join(ROOT, f), 'utf8').matchAll(/(?<![\w./-])((?:\.{1,2}\/)*[\w-]+(?:\/[\w.-]+)*\.(?:ts|md|mjs|sh))(?![\w/-]|\.\w)/g)) {
         const token = m[1]!;
-        if (NOT_OURS.test(token) || ELSEWHERE.has(token) || !token.includes('/') && !/^[A-Z]+\.md$/.test(token)) continue;
+        if (NOT_OURS.test(token) || ELSEWHERE.has(token) || (!token.includes('/') && !/^[A-Z]+\.md$/.test(token))) continue;
         if (f.endsWith('.ts') || f.endsWith('.mjs') ? /^\.{1,2}\//.test(token) && trackedSet.has(path.normalize(path.join(path.dirname(f), token))) : false) continue;
         if (!existsByTail(token)) missing.add(`${f}: ${token}`);
       }

@@ -51,7 +51,12 @@ export interface Proxy {
 /** Spegel's answer when neither it nor a peer has the content (pkg/registry/registry.go: 404 with an OCI error body). */
 export function spegelNotFound(url: string): FaultAction {
   const code = url.includes('/manifests/') ? 'MANIFEST_UNKNOWN' : 'BLOB_UNKNOWN';
-  return { kind: 'status', status: 404, body: JSON.stringify({ errors: [{ code, message: `could not get ${code === 'MANIFEST_UNKNOWN' ? 'manifest' : 'blob'}` }] }), headers: { 'content-type': 'application/json' } };
+  return {
+    kind: 'status',
+    status: 404,
+    body: JSON.stringify({ errors: [{ code, message: `could not get ${code === 'MANIFEST_UNKNOWN' ? 'manifest' : 'blob'}` }] }),
+    headers: { 'content-type': 'application/json' },
+  };
 }
 
 export async function startProxy(target: string, initial?: FaultRule): Promise<Proxy> {

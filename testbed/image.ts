@@ -72,9 +72,14 @@ export async function buildBuildxIndex(dir: string): Promise<{ ref: string; inde
   const attestations: string[] = [];
   for (const image of top.manifests) {
     manifests.push(image);
-    const statement = Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v0.1', predicateType: 'https://slsa.dev/provenance/v0.2', subject: [{ name: image.digest }], predicate: { builder: { id: 'test' } } }));
+    const statement = Buffer.from(
+      JSON.stringify({ _type: 'https://in-toto.io/Statement/v0.1', predicateType: 'https://slsa.dev/provenance/v0.2', subject: [{ name: image.digest }], predicate: { builder: { id: 'test' } } }),
+    );
     const layer = { mediaType: 'application/vnd.in-toto+json', ...blob(statement), annotations: { 'in-toto.io/predicate-type': 'https://slsa.dev/provenance/v0.2' } };
-    const config = { mediaType: 'application/vnd.oci.image.config.v1+json', ...blob(Buffer.from(JSON.stringify({ architecture: 'unknown', os: 'unknown', config: {}, rootfs: { type: 'layers', diff_ids: [layer.digest] } }))) };
+    const config = {
+      mediaType: 'application/vnd.oci.image.config.v1+json',
+      ...blob(Buffer.from(JSON.stringify({ architecture: 'unknown', os: 'unknown', config: {}, rootfs: { type: 'layers', diff_ids: [layer.digest] } }))),
+    };
     const manifest = blob(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers: [layer] })));
     attestations.push(manifest.digest);
     manifests.push({

@@ -91,7 +91,11 @@ export class KairosNode {
       lines.push(`mount --bind ${q(b)} "$R"${q(b)}`);
     }
     const env = { PATH: NODE_PATH, HOME: '/root', NO_COLOR: '1', ...opts.env };
-    lines.push(`exec chroot "$R" /usr/bin/env -i ${Object.entries(env).map(([k, v]) => q(`${k}=${v}`)).join(' ')} ${argv.map(q).join(' ')}`);
+    lines.push(
+      `exec chroot "$R" /usr/bin/env -i ${Object.entries(env)
+        .map(([k, v]) => q(`${k}=${v}`))
+        .join(' ')} ${argv.map(q).join(' ')}`,
+    );
     return (opts.via ?? ((c, a) => [c, a]))('unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', lines.join('\n')]);
   }
 }

@@ -20,19 +20,48 @@ import { tempDir } from './tmp.ts';
 export type Check = (rootfs: string) => void;
 
 const at = (r: string, p: string) => path.join(r, p);
-export const fileValue = (f: string, v: string): Check => (r) => expect(readFileSync(at(r, f), 'utf8'), f).toBe(v);
-export const exists = (f: string): Check => (r) => expect(() => lstatSync(at(r, f)), `${f} should exist`).not.toThrow();
-export const notExists = (f: string): Check => (r) => expect(() => lstatSync(at(r, f)), `${f} should not exist`).toThrow();
-export const isFile = (f: string): Check => (r) => expect(lstatSync(at(r, f)).isFile(), `${f} should be a file`).toBe(true);
-export const isDir = (f: string): Check => (r) => expect(lstatSync(at(r, f)).isDirectory(), `${f} should be a directory`).toBe(true);
-export const symlinkTo = (f: string, target: string): Check => (r) => {
-  expect(lstatSync(at(r, f)).isSymbolicLink(), `${f} should be a symlink`).toBe(true);
-  expect(readlinkSync(at(r, f))).toBe(target);
-};
-export const sameInode = (a: string, b: string): Check => (r) => expect(lstatSync(at(r, a)).ino, `${a} and ${b}`).toBe(lstatSync(at(r, b)).ino);
-export const notSameInode = (a: string, b: string): Check => (r) => expect(lstatSync(at(r, a)).ino, `${a} and ${b}`).not.toBe(lstatSync(at(r, b)).ino);
-export const perm = (f: string, mode: number): Check => (r) => expect((lstatSync(at(r, f)).mode & 0o7777).toString(8), f).toBe(mode.toString(8));
-export const all = (...checks: Check[]): Check => (r) => checks.forEach((c) => c(r));
+export const fileValue =
+  (f: string, v: string): Check =>
+  (r) =>
+    expect(readFileSync(at(r, f), 'utf8'), f).toBe(v);
+export const exists =
+  (f: string): Check =>
+  (r) =>
+    expect(() => lstatSync(at(r, f)), `${f} should exist`).not.toThrow();
+export const notExists =
+  (f: string): Check =>
+  (r) =>
+    expect(() => lstatSync(at(r, f)), `${f} should not exist`).toThrow();
+export const isFile =
+  (f: string): Check =>
+  (r) =>
+    expect(lstatSync(at(r, f)).isFile(), `${f} should be a file`).toBe(true);
+export const isDir =
+  (f: string): Check =>
+  (r) =>
+    expect(lstatSync(at(r, f)).isDirectory(), `${f} should be a directory`).toBe(true);
+export const symlinkTo =
+  (f: string, target: string): Check =>
+  (r) => {
+    expect(lstatSync(at(r, f)).isSymbolicLink(), `${f} should be a symlink`).toBe(true);
+    expect(readlinkSync(at(r, f))).toBe(target);
+  };
+export const sameInode =
+  (a: string, b: string): Check =>
+  (r) =>
+    expect(lstatSync(at(r, a)).ino, `${a} and ${b}`).toBe(lstatSync(at(r, b)).ino);
+export const notSameInode =
+  (a: string, b: string): Check =>
+  (r) =>
+    expect(lstatSync(at(r, a)).ino, `${a} and ${b}`).not.toBe(lstatSync(at(r, b)).ino);
+export const perm =
+  (f: string, mode: number): Check =>
+  (r) =>
+    expect((lstatSync(at(r, f)).mode & 0o7777).toString(8), f).toBe(mode.toString(8));
+export const all =
+  (...checks: Check[]): Check =>
+  (r) =>
+    checks.forEach((c) => c(r));
 
 export interface LayerCase {
   /** As upstream names the test (and subtest). */

@@ -14,9 +14,7 @@ export interface LoopbackRegistry extends Daemon {
   url: string;
 }
 
-export type RegistryAuth =
-  | { kind: 'basic'; users: Record<string, string> }
-  | { kind: 'token'; realm: string; service: string; issuer: string; rootCertBundle: string };
+export type RegistryAuth = { kind: 'basic'; users: Record<string, string> } | { kind: 'token'; realm: string; service: string; issuer: string; rootCertBundle: string };
 
 function tcpOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {

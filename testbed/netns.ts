@@ -42,7 +42,13 @@ export async function createNode(opts: { ip?: string; gateway?: string; prefix?:
     const nodad = opts.ipv6 ? ['nodad'] : [];
     await must('ip', ['-n', ns, 'addr', 'add', `${ip}/${prefix}`, 'dev', 'eth0', ...nodad]);
     await must('ip', ['-n', gw, 'addr', 'add', `${gateway}/${prefix}`, 'dev', 'gw0', ...nodad]);
-    for (const [n, dev] of [[ns, 'eth0'], [ns, 'lo'], [gw, 'gw0'], [gw, 'lo']] as const) await must('ip', ['-n', n, 'link', 'set', dev, 'up']);
+    for (const [n, dev] of [
+      [ns, 'eth0'],
+      [ns, 'lo'],
+      [gw, 'gw0'],
+      [gw, 'lo'],
+    ] as const)
+      await must('ip', ['-n', n, 'link', 'set', dev, 'up']);
     await must('ip', ['-n', ns, ...(opts.ipv6 ? ['-6'] : []), 'route', 'add', 'default', 'via', gateway]);
   } catch (err) {
     await destroy();

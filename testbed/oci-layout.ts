@@ -50,7 +50,9 @@ export function writeImage(dir: string, ref: string, layers: LayerSpec[], archit
   const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: configDesc, layers: descs }));
   const digest = putBlob(dir, manifest);
   const indexFile = path.join(dir, 'index.json');
-  const index: { manifests: unknown[] } = existsSync(indexFile) ? (JSON.parse(readFileSync(indexFile, 'utf8')) as { manifests: unknown[] }) : { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] } as { manifests: unknown[] };
+  const index: { manifests: unknown[] } = existsSync(indexFile)
+    ? (JSON.parse(readFileSync(indexFile, 'utf8')) as { manifests: unknown[] })
+    : ({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] } as { manifests: unknown[] });
   index.manifests.push({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, size: manifest.length, annotations: { 'org.opencontainers.image.ref.name': ref } });
   writeFileSync(indexFile, JSON.stringify(index));
   return digest;
@@ -59,7 +61,7 @@ export function writeImage(dir: string, ref: string, layers: LayerSpec[], archit
 /** A PAX tar of `paths` (default: everything) under `dir`, with numeric owners and xattrs. */
 export async function tarDir(dir: string, paths: string[] = ['.']): Promise<Buffer> {
   const out = `${dir}.tar`;
-  await must('tar', ['--format=pax', '--xattrs', "--xattrs-include=*", '--numeric-owner', '--sort=name', '-C', dir, '-cf', out, ...paths]);
+  await must('tar', ['--format=pax', '--xattrs', '--xattrs-include=*', '--numeric-owner', '--sort=name', '-C', dir, '-cf', out, ...paths]);
   return readFileSync(out);
 }
 

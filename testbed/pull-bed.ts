@@ -43,10 +43,7 @@ export class PullBed {
   hosts(registry: string, mirrors: string[], server = `http://${registry}`, extra = ''): void {
     const dir = path.join(this.root, 'etc/containerd/certs.d', registry);
     mkdirSync(dir, { recursive: true });
-    writeFileSync(
-      path.join(dir, 'hosts.toml'),
-      [`server = "${server}"`, '', ...mirrors.flatMap((m) => [`[host."${m}"]`, '  capabilities = ["pull", "resolve"]', '']), extra].join('\n'),
-    );
+    writeFileSync(path.join(dir, 'hosts.toml'), [`server = "${server}"`, '', ...mirrors.flatMap((m) => [`[host."${m}"]`, '  capabilities = ["pull", "resolve"]', '']), extra].join('\n'));
   }
 
   /** The kairos-spegel block (YAML lines below `kairos-spegel:`, indented by two). */
@@ -66,7 +63,13 @@ export class PullBed {
     const dir = path.join(this.store, 'blobs/sha256');
     const names = readdirSync(dir);
     expect(names.length).toBeGreaterThan(0);
-    for (const n of names) expect(createHash('sha256').update(readFileSync(path.join(dir, n))).digest('hex'), n).toBe(n);
+    for (const n of names)
+      expect(
+        createHash('sha256')
+          .update(readFileSync(path.join(dir, n)))
+          .digest('hex'),
+        n,
+      ).toBe(n);
     expect(readdirSync(path.join(this.store, 'ingest'))).toEqual([]);
   }
 

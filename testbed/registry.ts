@@ -32,9 +32,7 @@ export async function startRegistry(node: TestNode, dir: string, opts: { host: s
       'version: 0.1',
       'log: {level: info, formatter: text}',
       `storage: {filesystem: {rootdirectory: ${data}}, delete: {enabled: true}}`,
-      opts.tls
-        ? `http: {addr: "${listen}", tls: {certificate: ${opts.tls.cert}, key: ${opts.tls.key}${opts.tls.clientCa ? `, clientcas: [${opts.tls.clientCa}]` : ''}}}`
-        : `http: {addr: "${listen}"}`,
+      opts.tls ? `http: {addr: "${listen}", tls: {certificate: ${opts.tls.cert}, key: ${opts.tls.key}${opts.tls.clientCa ? `, clientcas: [${opts.tls.clientCa}]` : ''}}}` : `http: {addr: "${listen}"}`,
       ...(opts.proxy ? [`proxy: {remoteurl: ${opts.proxy}}`] : []),
       '',
     ].join('\n'),

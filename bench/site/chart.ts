@@ -15,7 +15,7 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 function niceStep(max: number, ticks: number): number {
   const raw = max / ticks;
   const mag = 10 ** Math.floor(Math.log10(raw));
-  return ([1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw);
+  return [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;
 }
 
 function panel(r: ScenarioResult, imageSize: number, y0: number): string {
@@ -55,11 +55,17 @@ function panel(r: ScenarioResult, imageSize: number, y0: number): string {
     out.push(`<path d="${line((s) => s.nodes[i]!.peers)}" fill="none" stroke="${c}" stroke-width="1.5"/>`);
     out.push(`<path d="${line((s) => s.nodes[i]!.wan)}" fill="none" stroke="${c}" stroke-width="1.5" stroke-dasharray="5,3"/>`);
     const ly = y0 + M.top + 4 + i * 14;
-    out.push(`<line x1="${M.left + plotW + 12}" x2="${M.left + plotW + 30}" y1="${ly}" y2="${ly}" stroke="${c}" stroke-width="2"/><text x="${M.left + plotW + 34}" y="${ly + 4}" font-size="10">n${i + 1}</text>`);
+    out.push(
+      `<line x1="${M.left + plotW + 12}" x2="${M.left + plotW + 30}" y1="${ly}" y2="${ly}" stroke="${c}" stroke-width="2"/><text x="${M.left + plotW + 34}" y="${ly + 4}" font-size="10">n${i + 1}</text>`,
+    );
   }
   const ly = y0 + M.top + 4 + nodeCount * 14;
-  out.push(`<line x1="${M.left + plotW + 12}" x2="${M.left + plotW + 30}" y1="${ly}" y2="${ly}" stroke="#bbb" stroke-width="5"/><text x="${M.left + plotW + 34}" y="${ly + 4}" font-size="10">WAN link</text>`);
-  out.push(`<text x="${M.left + plotW + 12}" y="${ly + 18}" font-size="9" fill="#444">solid: from peers</text><text x="${M.left + plotW + 12}" y="${ly + 30}" font-size="9" fill="#444">dashed: from WAN</text>`);
+  out.push(
+    `<line x1="${M.left + plotW + 12}" x2="${M.left + plotW + 30}" y1="${ly}" y2="${ly}" stroke="#bbb" stroke-width="5"/><text x="${M.left + plotW + 34}" y="${ly + 4}" font-size="10">WAN link</text>`,
+  );
+  out.push(
+    `<text x="${M.left + plotW + 12}" y="${ly + 18}" font-size="9" fill="#444">solid: from peers</text><text x="${M.left + plotW + 12}" y="${ly + 30}" font-size="9" fill="#444">dashed: from WAN</text>`,
+  );
   out.push(`<rect x="${M.left}" y="${y0 + M.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#333"/>`);
   return out.join('\n');
 }

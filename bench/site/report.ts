@@ -15,7 +15,7 @@ export function siteMarkdown(r: SiteReport, machine: string, command: string, ch
       `(\`spegel registry\` on the node IP's port 30020, libp2p bootstrapped over HTTP from another node, no Kubernetes). The upstream registry (docker-registry) sits behind a WAN link ` +
       `of ${r.wan.rate}${r.wan.delayMs > 0 ? ` and ${r.wan.delayMs} ms each way` : ''}${r.wan.note ? ` (${r.wan.note})` : ''}. ` +
       `Upgrade image: ${mb(r.image.size)} compressed, layers ${r.image.layers.map(mb).join(', ')} (zstd, incompressible payload). ` +
-      'WAN bytes: the router\'s WAN interface counters, both directions; per node: an nftables counter of WAN bytes to the node and its bridge port\'s counters.',
+      "WAN bytes: the router's WAN interface counters, both directions; per node: an nftables counter of WAN bytes to the node and its bridge port's counters.",
   );
   lines.push('');
   lines.push('| scenario | WAN bytes | × image | per-node time (s) | total (s) | from peers / from upstream (agent) |');

@@ -132,7 +132,9 @@ class ScenarioRun {
       ...(run.code !== 0 ? { error: (run.stderr || run.stdout).trim().split('\n').slice(-3).join(' ') } : {}),
     };
     this.outcomes.push(outcome);
-    this.env.log(`  ${node.name} ${outcome.command}: exit ${run.code} in ${outcome.seconds}s (download ${outcome.pullSeconds ?? '?'}s; peers ${moved.from_peers} B, upstream ${moved.from_upstream} B)${outcome.error ? `: ${outcome.error}` : ''}`);
+    this.env.log(
+      `  ${node.name} ${outcome.command}: exit ${run.code} in ${outcome.seconds}s (download ${outcome.pullSeconds ?? '?'}s; peers ${moved.from_peers} B, upstream ${moved.from_upstream} B)${outcome.error ? `: ${outcome.error}` : ''}`,
+    );
     return outcome;
   }
 
@@ -153,7 +155,18 @@ class ScenarioRun {
     this.env.log(`  WAN: ${last.wanDown} bytes down, ${last.wanUp} up; per node ${this.outcomes.map((o) => `${o.node} ${o.wanBytes}`).join(', ')}`);
     const start = Math.min(...this.outcomes.map((o) => o.startedAt));
     const end = Math.max(...this.outcomes.map((o) => o.endedAt));
-    return { name: this.name, title, wanDown: last.wanDown, wanUp: last.wanUp, totalSeconds: Math.round((end - start) / 100) / 10, nodes: this.outcomes, samples, marks: this.marks, notes: this.notes, spegel };
+    return {
+      name: this.name,
+      title,
+      wanDown: last.wanDown,
+      wanUp: last.wanUp,
+      totalSeconds: Math.round((end - start) / 100) / 10,
+      nodes: this.outcomes,
+      samples,
+      marks: this.marks,
+      notes: this.notes,
+      spegel,
+    };
   }
 
   async close(): Promise<void> {

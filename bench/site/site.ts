@@ -87,14 +87,26 @@ function evaluate(results: ScenarioResult[], image: SiteImage): Check[] {
   const wan = (r: ScenarioResult) => r.wanDown + r.wanUp;
   for (const r of results) {
     const failed = r.nodes.filter((n) => n.exit !== 0);
-    checks.push({ what: `${r.name}: every command succeeded`, ok: failed.length === 0, detail: failed.map((n) => `${n.node}: ${n.error ?? `exit ${n.exit}`}`).join('; ') || `${r.nodes.length} commands` });
+    checks.push({
+      what: `${r.name}: every command succeeded`,
+      ok: failed.length === 0,
+      detail: failed.map((n) => `${n.node}: ${n.error ?? `exit ${n.exit}`}`).join('; ') || `${r.nodes.length} commands`,
+    });
     const missing = r.nodes.filter((n) => n.holds === false);
     const held = r.nodes.filter((n) => n.holds === true).length;
-    checks.push({ what: `${r.name}: each node's containerd holds the image`, ok: missing.length === 0 && held > 0, detail: missing.length > 0 ? `missing on ${missing.map((n) => n.node).join(', ')}` : `${held} nodes` });
+    checks.push({
+      what: `${r.name}: each node's containerd holds the image`,
+      ok: missing.length === 0 && held > 0,
+      detail: missing.length > 0 ? `missing on ${missing.map((n) => n.node).join(', ')}` : `${held} nodes`,
+    });
     const upgraded = r.nodes.filter((n) => n.applied !== undefined);
     if (upgraded.length > 0) {
       const notApplied = upgraded.filter((n) => !n.applied);
-      checks.push({ what: `${r.name}: kairos-agent wrote the new version to each node's active.img`, ok: notApplied.length === 0, detail: notApplied.length > 0 ? `not on ${notApplied.map((n) => n.node).join(', ')}` : `${upgraded.length} nodes` });
+      checks.push({
+        what: `${r.name}: kairos-agent wrote the new version to each node's active.img`,
+        ok: notApplied.length === 0,
+        detail: notApplied.length > 0 ? `not on ${notApplied.map((n) => n.node).join(', ')}` : `${upgraded.length} nodes`,
+      });
     }
   }
   for (const n of ['rolling', 'at-once', 'kill'] as const) {
@@ -110,10 +122,20 @@ function evaluate(results: ScenarioResult[], image: SiteImage): Check[] {
   const atOnce = by('at-once');
   if (single && atOnce) {
     const t1 = single.nodes[0]!.seconds;
-    checks.push({ what: 'at-once: total time at most 1.3 x one node alone from the WAN', ok: atOnce.totalSeconds <= 1.3 * t1, detail: `${atOnce.totalSeconds}s / ${t1}s = ${ratio(atOnce.totalSeconds, t1)} x`, timing: true });
+    checks.push({
+      what: 'at-once: total time at most 1.3 x one node alone from the WAN',
+      ok: atOnce.totalSeconds <= 1.3 * t1,
+      detail: `${atOnce.totalSeconds}s / ${t1}s = ${ratio(atOnce.totalSeconds, t1)} x`,
+      timing: true,
+    });
   }
   const k = by('kill');
-  if (k) checks.push({ what: 'kill: the serving peer was killed half way through, and transfers broke', ok: k.marks.some((m) => m.label.endsWith('killed')) && /^[1-9]/.test(k.notes.join(' ')), detail: k.notes.join('; ') });
+  if (k)
+    checks.push({
+      what: 'kill: the serving peer was killed half way through, and transfers broke',
+      ok: k.marks.some((m) => m.label.endsWith('killed')) && /^[1-9]/.test(k.notes.join(' ')),
+      detail: k.notes.join('; '),
+    });
   return checks;
 }
 

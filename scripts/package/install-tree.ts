@@ -35,9 +35,5 @@ export function layOutAgent(root: string, prefix: '/usr' | '/usr/local', binary:
   chmodSync(path.join(root, launcher), 0o755);
 
   const rel = (p: string) => p.slice(1);
-  return [
-    { path: rel(`${libDir}/kairos-spegel`), mode: 0o755 },
-    ...libs.map((l) => ({ path: rel(`${libDir}/${l.name}`), mode: l.mode })),
-    { path: rel(launcher), mode: 0o755 },
-  ];
+  return [{ path: rel(`${libDir}/kairos-spegel`), mode: 0o755 }, ...libs.map((l) => ({ path: rel(`${libDir}/${l.name}`), mode: l.mode })), { path: rel(launcher), mode: 0o755 }];
 }

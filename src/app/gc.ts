@@ -47,7 +47,10 @@ export async function collectStoreGarbage(env: AppEnv, req: GcRequest): Promise<
     }
     const r = await collectGarbage(store, await TransferStats.load(store.dir), { keep, stagingBase, dryRun: req.dryRun });
     const result: GcResult = { dry_run: r.dryRun, keep, kept: r.kept, removed: r.removed, blobs_deleted: r.blobsDeleted, bytes_freed: r.bytesFreed, stagings_removed: r.stagingsRemoved };
-    env.log.info({ kept: result.kept, removed: result.removed, blobs_deleted: result.blobs_deleted, bytes_freed: result.bytes_freed, stagings_removed: result.stagings_removed.length, dry_run: result.dry_run }, 'gc');
+    env.log.info(
+      { kept: result.kept, removed: result.removed, blobs_deleted: result.blobs_deleted, bytes_freed: result.bytes_freed, stagings_removed: result.stagings_removed.length, dry_run: result.dry_run },
+      'gc',
+    );
     return result;
   } finally {
     for (const l of locks.reverse()) await l.release();

@@ -102,7 +102,9 @@ async function expectHostsToml(ctx: NodeContext, root: Root, nodeIp: NodeIp): Pr
       continue;
     }
     const missing = wanted.filter((u) => !present.includes(u));
-    config.push(missing.length === 0 ? { file, state: 'current', detail: null } : { file, state: 'stale', detail: `does not name ${missing.join(', ')} (it has ${present.join(', ') || 'no mirror'})` });
+    config.push(
+      missing.length === 0 ? { file, state: 'current', detail: null } : { file, state: 'stale', detail: `does not name ${missing.join(', ')} (it has ${present.join(', ') || 'no mirror'})` },
+    );
   }
   if (ctx.layout.k0sDropIn !== undefined) {
     const text = await readText(root, ctx.layout.k0sDropIn);
@@ -156,9 +158,7 @@ async function checkOnce(ctx: NodeContext, root: Root): Promise<HealthReport> {
     return { status: 'unhealthy', exit_code: EXIT_UNHEALTHY, distro: ctx.distro.distro, node_ip: null, containerd, endpoints: [], config: [], warnings, reasons: [errorMessage(err)] };
   }
   const exp = ctx.layout.distro === 'k3s' ? await expectK3s(ctx, root, nodeIp) : await expectHostsToml(ctx, root, nodeIp);
-  const endpoints = await Promise.all(
-    exp.endpoints.map((e) => probeEndpoint(e.url, { root, dialTimeoutMs: ctx.agent.mirror.dial_timeout, httpTimeoutMs: HTTP_TIMEOUT_MS, tls: e.tls })),
-  );
+  const endpoints = await Promise.all(exp.endpoints.map((e) => probeEndpoint(e.url, { root, dialTimeoutMs: ctx.agent.mirror.dial_timeout, httpTimeoutMs: HTTP_TIMEOUT_MS, tls: e.tls })));
 
   for (const c of exp.config) if (c.state !== 'current') reasons.push(`${c.file} is ${c.state}${c.detail ? `: ${c.detail}` : ''}`);
   for (const e of endpoints) if (e.state !== 'up') reasons.push(`${e.url} is ${e.state}: ${e.reason}`);

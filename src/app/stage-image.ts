@@ -32,7 +32,6 @@ export function stagingBase(env: Pick<StageEnv, 'root' | 'agent'>): string {
   return env.root.path(env.agent.upgrade.staging_path);
 }
 
-
 async function findImage(store: OciStore, refName: string): Promise<StoredImage | undefined> {
   return (await listImages(store, await TransferStats.load(store.dir))).find((i) => i.ref === refName);
 }

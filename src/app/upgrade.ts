@@ -60,7 +60,15 @@ export async function upgradeNode(env: AppEnv, req: UpgradeRequest, applied: (r:
 
   const store = await OciStore.open(root.path(ctx.agent.store.path));
   const seeding = pull.seed ? new Seeding({ root, layout: ctx.layout, store, log, platform: formatPlatform(pull.platform) }, stateFile) : undefined;
-  const stageEnv = { root, agent: ctx.agent, layout: ctx.layout, log, progress: env.tty ? { tty: env.tty } : {}, ...(env.signal ? { signal: env.signal } : {}), ...(seeding ? { onPending: seeding.onPending } : {}) };
+  const stageEnv = {
+    root,
+    agent: ctx.agent,
+    layout: ctx.layout,
+    log,
+    progress: env.tty ? { tty: env.tty } : {},
+    ...(env.signal ? { signal: env.signal } : {}),
+    ...(seeding ? { onPending: seeding.onPending } : {}),
+  };
   let stagedImage: Staged;
   try {
     stagedImage = await stageImage(stageEnv, pull);
@@ -92,7 +100,9 @@ export async function upgradeNode(env: AppEnv, req: UpgradeRequest, applied: (r:
     downloaded: prepulled ? { bytes: bytesBySource(prepulled.transferred), seconds: prepulled.seconds } : null,
   };
   if (!target && !req.force) {
-    throw new AgentError('E_NO_RELEASE', `the staged image ${image.ref} has no /etc/kairos-release (nor KAIROS_VERSION in /etc/os-release): it does not look like a Kairos image`, { hint: 'check the image name, or pass --force to apply it anyway' });
+    throw new AgentError('E_NO_RELEASE', `the staged image ${image.ref} has no /etc/kairos-release (nor KAIROS_VERSION in /etc/os-release): it does not look like a Kairos image`, {
+      hint: 'check the image name, or pass --force to apply it anyway',
+    });
   }
   if (target && current && target.triple === current.triple && !req.force) {
     log.info({ version: target.triple }, 'up to date: nothing to do');
@@ -118,7 +128,9 @@ export async function upgradeNode(env: AppEnv, req: UpgradeRequest, applied: (r:
   const lock = await upgradeLock({ waitMs: ctx.agent.store.lock_wait, log, ...(env.signal ? { signal: env.signal } : {}) });
   try {
     const record = (outcome: 'applied' | 'failed') =>
-      updateState(stateFile, (s) => s.applied.push({ ref: image.ref, manifest: image.manifest.digest, ...(target ? { version: target.triple } : {}), recovery: req.recovery, at: new Date().toISOString(), result: outcome }));
+      updateState(stateFile, (s) =>
+        s.applied.push({ ref: image.ref, manifest: image.manifest.digest, ...(target ? { version: target.triple } : {}), recovery: req.recovery, at: new Date().toISOString(), result: outcome }),
+      );
     try {
       await runKairosAgent(ctx.agent.upgrade.kairos_agent, kairosAgentArgs(staged.rootfs, req.recovery), log, { ...(env.signal ? { signal: env.signal } : {}), lock });
     } catch (err) {

@@ -64,7 +64,7 @@ export const COMMANDS: CommandSpec[] = [
     summary: "write the containerd / k3s / k0s mirror configuration for this node's Spegel",
     usage: 'kairos-spegel configure [--stage boot|network|reconcile] [--dry-run]',
     description: [
-      'Points containerd at the Spegel mirror on this node\'s own IP, merged with what is already there:',
+      "Points containerd at the Spegel mirror on this node's own IP, merged with what is already there:",
       '  containerd, k0s: <hosts_dir>/<registry>/hosts.toml (default <hosts_dir>/_default/hosts.toml)',
       '  k0s:             /etc/k0s/containerd.d/spegel.toml (config_path, discard_unpacked_layers = false)',
       '  k3s:             /etc/rancher/k3s/registries.yaml (mirrors for the embedded registry)',
@@ -80,7 +80,7 @@ export const COMMANDS: CommandSpec[] = [
     usage: 'kairos-spegel health [--wait DURATION]',
     description: [
       'For each mirror endpoint: TCP connect within the dial timeout, GET /v2/, GET /readyz (/healthz on',
-      'Spegel before 0.4); and whether the mirror configuration on disk still names the node\'s current IP.',
+      "Spegel before 0.4); and whether the mirror configuration on disk still names the node's current IP.",
       'Exit codes: 0 healthy, 1 degraded (an endpoint down or not ready, stale configuration, a known',
       'trap), 2 unhealthy (no endpoint answers) or not configured.',
     ].join('\n'),
@@ -93,7 +93,7 @@ export const COMMANDS: CommandSpec[] = [
     usage: 'kairos-spegel prepull IMAGE [--platform OS/ARCH[/VARIANT]] [--upstream always|never|"after DURATION"] [--no-seed] [--unpack] [--verify]',
     description: [
       'Resolves IMAGE to a digest (at the upstream registry: peers can lie about tags, not digests), then',
-      'fetches the manifests and layers through the mirrors in hosts.toml (the node\'s Spegel, i.e. its peers)',
+      "fetches the manifests and layers through the mirrors in hosts.toml (the node's Spegel, i.e. its peers)",
       'and, as the WAN policy allows, from the upstream registry. Downloads resume after an interruption,',
       'also across runs; every blob is checked against its digest before it enters the store, an OCI image',
       'layout under kairos-spegel.store.path that skopeo and umoci read.',
@@ -107,8 +107,8 @@ export const COMMANDS: CommandSpec[] = [
     usage: 'kairos-spegel upgrade IMAGE [--recovery] [--force] [--reboot] [--platform P] [--upstream POLICY] [--no-seed]',
     description: [
       'Stages IMAGE (from the store, so offline once prepulled; else prepulls it first), seeds it into containerd,',
-      "compares its /etc/kairos-release with the node's as the Kairos operator does (equal: \"up to date\", nothing",
-      'to do), then runs `kairos-agent upgrade --source dir:<rootfs>` on the node (without the NodeOp pod\'s',
+      'compares its /etc/kairos-release with the node\'s as the Kairos operator does (equal: "up to date", nothing',
+      "to do), then runs `kairos-agent upgrade --source dir:<rootfs>` on the node (without the NodeOp pod's",
       'KUBERNETES_SERVICE_HOST and HOST_DIR). The result is recorded; the staging is removed after success.',
     ].join('\n'),
     options: UPGRADE_OPTIONS,
@@ -134,7 +134,8 @@ export const COMMANDS: CommandSpec[] = [
     name: 'gc',
     summary: 'keep the most recent images in the store and delete the rest',
     usage: 'kairos-spegel gc [--keep N] [--dry-run]',
-    description: 'Keeps the N most recently pulled images (store.keep, default 2), deletes the others, their blobs and staged root filesystems, and interrupted downloads. Refused (E_LOCKED) while a pull, unpack or upgrade runs.',
+    description:
+      'Keeps the N most recently pulled images (store.keep, default 2), deletes the others, their blobs and staged root filesystems, and interrupted downloads. Refused (E_LOCKED) while a pull, unpack or upgrade runs.',
     options: GC_OPTIONS,
     load: async () => (await import('./commands/gc.ts')).run,
   }),

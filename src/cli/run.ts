@@ -72,7 +72,10 @@ export async function run(argv: string[]): Promise<number> {
     const name = findCommandName(argv);
     const cmd = name === undefined ? undefined : findCommand(name);
     if (name !== undefined && cmd === undefined && name !== 'help') {
-      const guess = nearest(name, COMMANDS.map((c) => c.name));
+      const guess = nearest(
+        name,
+        COMMANDS.map((c) => c.name),
+      );
       throw new UsageError(`unknown command "${name}"`, guess ? `did you mean "${guess}"?` : "see 'kairos-spegel --help'");
     }
     const { values, positionals } = parseCommandLine(argv, cmd);

@@ -72,8 +72,7 @@ export function object<F extends Record<string, Field<unknown>>>(fields: F): Par
 export const string: Parser<string> = (node, key, problems) =>
   node.kind === 'scalar' && typeof node.value === 'string' && node.value !== '' ? node.value : problem(problems, node, key, 'a non-empty string');
 
-export const boolean: Parser<boolean> = (node, key, problems) =>
-  node.kind === 'scalar' && typeof node.value === 'boolean' ? node.value : problem(problems, node, key, 'true or false');
+export const boolean: Parser<boolean> = (node, key, problems) => (node.kind === 'scalar' && typeof node.value === 'boolean' ? node.value : problem(problems, node, key, 'true or false'));
 
 /** A Go-style duration ("200ms", "1m30s"), as milliseconds. */
 export const duration: Parser<number> = (node, key, problems) => {
@@ -87,15 +86,11 @@ export const port: Parser<number> = (node, key, problems) =>
     : problem(problems, node, key, 'a TCP port number (1-65535)');
 
 export const absolutePath: Parser<string> = (node, key, problems) =>
-  node.kind === 'scalar' && typeof node.value === 'string' && path.isAbsolute(node.value)
-    ? path.normalize(node.value)
-    : problem(problems, node, key, 'an absolute path');
+  node.kind === 'scalar' && typeof node.value === 'string' && path.isAbsolute(node.value) ? path.normalize(node.value) : problem(problems, node, key, 'an absolute path');
 
 export function oneOf<const V extends string | number>(values: readonly V[]): Parser<V> {
   return (node, key, problems) =>
-    node.kind === 'scalar' && (values as readonly unknown[]).includes(node.value)
-      ? (node.value as V)
-      : problem(problems, node, key, `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`);
+    node.kind === 'scalar' && (values as readonly unknown[]).includes(node.value) ? (node.value as V) : problem(problems, node, key, `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`);
 }
 
 /** An IP address as written (IPv4 or IPv6), checked by `check` for addresses the agent cannot use. */

@@ -9,7 +9,7 @@ import type { DropInVersion } from '../node/k0s-version.ts';
 
 export function renderK0sDropIn(hostsDir: string, version: DropInVersion): string {
   const q = JSON.stringify(hostsDir);
-  const header = '# managed by kairos-spegel: lets the Spegel mirror serve this node\'s images; rewritten by `kairos-spegel configure`';
+  const header = "# managed by kairos-spegel: lets the Spegel mirror serve this node's images; rewritten by `kairos-spegel configure`";
   if (version === 3) {
     return [
       header,

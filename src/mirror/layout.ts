@@ -33,11 +33,33 @@ export function layoutFor(distro: Distro, cfg: AgentConfig['containerd']): Layou
   const ctr = (fallback: string) => (cfg.ctr ?? fallback).split(/\s+/).filter(Boolean);
   switch (distro) {
     case 'k3s':
-      return { distro, hostsDir: cfg.hosts_dir ?? K3S_HOSTS_DIR, writesHostsToml: false, registriesYaml: K3S_REGISTRIES_YAML, socket: cfg.socket ?? '/run/k3s/containerd/containerd.sock', ctr: ctr('k3s ctr') };
+      return {
+        distro,
+        hostsDir: cfg.hosts_dir ?? K3S_HOSTS_DIR,
+        writesHostsToml: false,
+        registriesYaml: K3S_REGISTRIES_YAML,
+        socket: cfg.socket ?? '/run/k3s/containerd/containerd.sock',
+        ctr: ctr('k3s ctr'),
+      };
     case 'k0s':
       // k0s merges drop-ins from /etc/k0s/containerd.d into the containerd config it generates.
-      return { distro, hostsDir: cfg.hosts_dir ?? CONTAINERD_HOSTS_DIR, writesHostsToml: true, containerdConfig: cfg.config_file, k0sDropIn: K0S_DROP_IN, socket: cfg.socket ?? '/run/k0s/containerd.sock', ctr: ctr('k0s ctr') };
+      return {
+        distro,
+        hostsDir: cfg.hosts_dir ?? CONTAINERD_HOSTS_DIR,
+        writesHostsToml: true,
+        containerdConfig: cfg.config_file,
+        k0sDropIn: K0S_DROP_IN,
+        socket: cfg.socket ?? '/run/k0s/containerd.sock',
+        ctr: ctr('k0s ctr'),
+      };
     case 'containerd':
-      return { distro, hostsDir: cfg.hosts_dir ?? CONTAINERD_HOSTS_DIR, writesHostsToml: true, containerdConfig: cfg.config_file ?? CONTAINERD_CONFIG, socket: cfg.socket ?? '/run/containerd/containerd.sock', ctr: ctr('ctr') };
+      return {
+        distro,
+        hostsDir: cfg.hosts_dir ?? CONTAINERD_HOSTS_DIR,
+        writesHostsToml: true,
+        containerdConfig: cfg.config_file ?? CONTAINERD_CONFIG,
+        socket: cfg.socket ?? '/run/containerd/containerd.sock',
+        ctr: ctr('ctr'),
+      };
   }
 }

@@ -40,10 +40,7 @@ const ON_DISK: readonly [Distro, string][] = [
 export async function detectDistro(setting: DistroSetting, hints: DistroHints, root: Root): Promise<DetectedDistro> {
   if (setting !== 'auto') return { distro: setting, reason: 'kairos-spegel.distro' };
   if (hints.k3s && hints.k0s) {
-    throw new ConfigError(
-      [{ at: hints.k0s, key: 'k0s.enabled', message: `both k3s (${formatLocation(hints.k3s)}) and k0s are enabled` }],
-      'enable only one distribution, or set kairos-spegel.distro',
-    );
+    throw new ConfigError([{ at: hints.k0s, key: 'k0s.enabled', message: `both k3s (${formatLocation(hints.k3s)}) and k0s are enabled` }], 'enable only one distribution, or set kairos-spegel.distro');
   }
   if (hints.k3s) return { distro: 'k3s', reason: `k3s enabled at ${formatLocation(hints.k3s)}` };
   if (hints.k0s) return { distro: 'k0s', reason: `k0s enabled at ${formatLocation(hints.k0s)}` };

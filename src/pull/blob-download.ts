@@ -167,7 +167,7 @@ async function transfer(ctx: BlobContext, s: Source, desc: Descriptor, p: Partia
     if (err instanceof RegistryError && err.code !== 'E_NETWORK') throw err;
     if (errnoCode(err) === 'ENOSPC') {
       throw new AgentError('E_NO_SPACE', `the filesystem of the store is full (writing ${desc.digest} at ${p.offset} of ${desc.size} bytes)`, {
-        hint: "free space, or set kairos-spegel.store.path elsewhere; the next run resumes this download",
+        hint: 'free space, or set kairos-spegel.store.path elsewhere; the next run resumes this download',
       });
     }
     const reason = err instanceof RegistryError ? err.message : `${s.origin}: ${errorMessage(err)}`;
@@ -216,7 +216,10 @@ async function fetchVerified(ctx: BlobContext, desc: Descriptor, p: Partial, dro
         if (p.inherited > 0) {
           // An earlier run's partial file (a crash, a bad disk) can hold garbage: it is
           // blamed, not the source, which now sends the whole blob again.
-          ctx.walk.log.warn({ blob: desc.digest, hashed: actual, earlier_bytes: p.inherited }, "the partial download an earlier run left does not match the digest; downloading it again from the start");
+          ctx.walk.log.warn(
+            { blob: desc.digest, hashed: actual, earlier_bytes: p.inherited },
+            'the partial download an earlier run left does not match the digest; downloading it again from the start',
+          );
           await p.reset();
           continue;
         }

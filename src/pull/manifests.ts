@@ -115,14 +115,7 @@ export interface IndexMetadata {
 /** Bounds the walk: real indexes name tens of manifests, not thousands. */
 const MAX_INDEX_ENTRIES = 1024;
 
-export async function fetchIndexMetadata(
-  ctx: WalkContext,
-  ref: ImageRef,
-  index: FetchedManifest,
-  chosen: string,
-  store: OciStore,
-  onBytes: (s: Source, n: number) => void,
-): Promise<IndexMetadata> {
+export async function fetchIndexMetadata(ctx: WalkContext, ref: ImageRef, index: FetchedManifest, chosen: string, store: OciStore, onBytes: (s: Source, n: number) => void): Promise<IndexMetadata> {
   const out: IndexMetadata = { manifests: [], blobs: [] };
   const seen = new Set([index.digest, chosen]);
   // Level by level, each level's manifests at once: an index names them all up front.
@@ -134,7 +127,8 @@ export async function fetchIndexMetadata(
       seen.add(d.digest);
       if (seen.size > MAX_INDEX_ENTRIES) throw new RegistryError('E_MANIFEST', `${formatImageRef(ref)}: the index names more than ${MAX_INDEX_ENTRIES} manifests`);
       if (!isManifestMediaType(d.mediaType)) out.blobs.push(d);
-      else if (d.size > MAX_MANIFEST_BYTES) throw new RegistryError('E_MANIFEST', `${formatImageRef(ref)}: index entry ${d.digest} claims ${d.size} bytes; a manifest is at most ${MAX_MANIFEST_BYTES}`);
+      else if (d.size > MAX_MANIFEST_BYTES)
+        throw new RegistryError('E_MANIFEST', `${formatImageRef(ref)}: index entry ${d.digest} claims ${d.size} bytes; a manifest is at most ${MAX_MANIFEST_BYTES}`);
       else wanted.push(d);
     }
     const fetched = await Promise.all(wanted.map(async (d) => (await storedManifest(store, d)) ?? (await fetchManifest(ctx, ref, d.digest, onBytes))));

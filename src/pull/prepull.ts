@@ -104,7 +104,11 @@ export async function prepull(env: PrepullEnv, req: PrepullRequest): Promise<Pre
   const { root, agent, log } = env;
   const refName = storedRefName(req.ref);
   const store = await OciStore.open(root.path(agent.store.path));
-  const lock = await acquireLock(store.dir, `the image store ${agent.store.path}`, nativeAddon(addonDir(root, agent.store.path)), { waitMs: agent.store.lock_wait, log, ...(env.signal ? { signal: env.signal } : {}) });
+  const lock = await acquireLock(store.dir, `the image store ${agent.store.path}`, nativeAddon(addonDir(root, agent.store.path)), {
+    waitMs: agent.store.lock_wait,
+    log,
+    ...(env.signal ? { signal: env.signal } : {}),
+  });
   const stats = await TransferStats.load(store.dir);
   const progress = new Progress({ ...env.progress, log });
   const transferred: ByRole = { mirror: 0, upstream: 0 };
@@ -119,7 +123,13 @@ export async function prepull(env: PrepullEnv, req: PrepullRequest): Promise<Pre
   const { sources, hostsFile } = await buildSources(root, env.layout.hostsDir, req.ref.registry, credentials, agent.pull.stall_after);
   try {
     log.info(
-      { image: refName, platform: formatPlatform(req.platform), upstream: formatUpstreamPolicy(req.policy), sources: sources.map((s) => `${s.role} ${s.origin}`), hosts: hostsFile ?? 'none (registry only)' },
+      {
+        image: refName,
+        platform: formatPlatform(req.platform),
+        upstream: formatUpstreamPolicy(req.policy),
+        sources: sources.map((s) => `${s.role} ${s.origin}`),
+        hosts: hostsFile ?? 'none (registry only)',
+      },
       'prepull',
     );
     await warnUnreachableLoopbackMirrors(sources, log);
@@ -162,7 +172,11 @@ export async function prepull(env: PrepullEnv, req: PrepullRequest): Promise<Pre
     await ensureFreeSpace(store.dir, totalBytes - presentBytes, agent.store.free_space_margin);
 
     const manifests = [...(index ? [index] : []), image, ...metadata.manifests];
-    const pending = new PendingImage(refName, manifests, missing.map((b) => b.digest));
+    const pending = new PendingImage(
+      refName,
+      manifests,
+      missing.map((b) => b.digest),
+    );
     env.onPending?.(pending);
     const imageBlobs = new Set(blobs.map((b) => b.digest));
     const layers = { present: blobs.filter((b) => !missing.includes(b)).length, downloaded: 0 };

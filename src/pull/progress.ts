@@ -74,7 +74,15 @@ export class Progress {
       this.opts.tty.write(`\r\x1b[K${line.slice(0, (this.opts.tty.columns || 120) - 1)}`);
     } else {
       this.opts.log.info(
-        { done: this.done, total: this.total, percent: this.total > 0 ? Math.floor((this.done / this.total) * 100) : 100, bytes_per_sec: Math.round(rate), eta_s: Number.isFinite(eta) ? Math.ceil(eta) : null, from_mirror: this.bytes.mirror, from_upstream: this.bytes.upstream },
+        {
+          done: this.done,
+          total: this.total,
+          percent: this.total > 0 ? Math.floor((this.done / this.total) * 100) : 100,
+          bytes_per_sec: Math.round(rate),
+          eta_s: Number.isFinite(eta) ? Math.ceil(eta) : null,
+          from_mirror: this.bytes.mirror,
+          from_upstream: this.bytes.upstream,
+        },
         'pulling',
       );
     }

@@ -111,8 +111,13 @@ export async function walkSources<T>(ctx: WalkContext, what: string, attempt: (s
     const reasons = [...dropped].map(([o, e]) => `${o}: ${e.message}`).concat(notFound.filter((o) => !dropped.has(o)).map((o) => `${o}: not found`));
     if (upstreamClosed) reasons.push(`upstream: not used (--upstream ${formatUpstreamPolicy(ctx.policy)})`);
     const allMissing = reasons.length > 0 && [...dropped.values()].every((e) => e.code === 'E_NOT_FOUND');
-    throw new RegistryError(allMissing ? 'E_NOT_FOUND' : 'E_NETWORK', `no source could provide ${what}: ${reasons.join('; ') || 'no sources configured'}`, upstreamClosed ? 'allow the upstream registry (--upstream always or after <duration>), or wait until a peer has the image' : undefined, {
-      registryErrors: [...dropped.values()].flatMap((e) => e.registryErrors),
-    });
+    throw new RegistryError(
+      allMissing ? 'E_NOT_FOUND' : 'E_NETWORK',
+      `no source could provide ${what}: ${reasons.join('; ') || 'no sources configured'}`,
+      upstreamClosed ? 'allow the upstream registry (--upstream always or after <duration>), or wait until a peer has the image' : undefined,
+      {
+        registryErrors: [...dropped.values()].flatMap((e) => e.registryErrors),
+      },
+    );
   }
 }

@@ -32,12 +32,7 @@ export class RegistryError extends AgentError {
   /** The registry's error body, when it sent one; empty otherwise. */
   readonly registryErrors: readonly RegistryDiagnostic[];
 
-  constructor(
-    code: RegistryErrorCode,
-    message: string,
-    hint?: string,
-    opts: { retryAfterMs?: number; transferred?: number; registryErrors?: readonly RegistryDiagnostic[]; cause?: unknown } = {},
-  ) {
+  constructor(code: RegistryErrorCode, message: string, hint?: string, opts: { retryAfterMs?: number; transferred?: number; registryErrors?: readonly RegistryDiagnostic[]; cause?: unknown } = {}) {
     super(code, message, { hint, cause: opts.cause });
     this.code = code;
     if (opts.retryAfterMs !== undefined) this.retryAfterMs = opts.retryAfterMs;

@@ -41,9 +41,7 @@ export interface Descriptor {
   annotations?: Record<string, string>;
 }
 
-export type Manifest =
-  | { kind: 'index'; mediaType: string; manifests: Descriptor[] }
-  | { kind: 'image'; mediaType: string; config: Descriptor; layers: Descriptor[] };
+export type Manifest = { kind: 'index'; mediaType: string; manifests: Descriptor[] } | { kind: 'image'; mediaType: string; config: Descriptor; layers: Descriptor[] };
 
 type Json = Record<string, unknown>;
 

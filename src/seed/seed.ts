@@ -61,7 +61,10 @@ async function containerdSocket(env: SeedEnv): Promise<string | undefined> {
     if (!(await stat(socket)).isSocket()) throw new Error('not a socket');
     return socket;
   } catch (err) {
-    env.log.warn({ socket: env.layout.socket, reason: errnoCode(err) ?? errorMessage(err) }, "no containerd to seed: peers will not get this image from this node until containerd runs and the image is pulled; set containerd.socket if it lives elsewhere");
+    env.log.warn(
+      { socket: env.layout.socket, reason: errnoCode(err) ?? errorMessage(err) },
+      'no containerd to seed: peers will not get this image from this node until containerd runs and the image is pulled; set containerd.socket if it lives elsewhere',
+    );
     return undefined;
   }
 }

@@ -34,7 +34,9 @@ export async function collectGarbage(store: OciStore, stats: TransferStats, opts
   const kept = images.slice(0, opts.keep);
   const removed = images.slice(opts.keep);
   const keptManifests = new Set(kept.map((i) => i.manifest.digest.slice('sha256:'.length)));
-  const stagings = (await readdir(opts.stagingBase).catch(() => [] as string[])).filter((name) => /^[0-9a-f]{64}$/.test(name) && !keptManifests.has(name)).map((name) => path.join(opts.stagingBase, name));
+  const stagings = (await readdir(opts.stagingBase).catch(() => [] as string[]))
+    .filter((name) => /^[0-9a-f]{64}$/.test(name) && !keptManifests.has(name))
+    .map((name) => path.join(opts.stagingBase, name));
   const live = new Set<string>(kept.flatMap((i: StoredImage) => [i.manifest, ...(i.index ? [i.index] : []), ...i.metadata, ...i.blobs].map((b) => b.digest)));
   const sizes = new Map(images.flatMap((i) => [...i.blobs, ...i.metadata].map((b) => [b.digest, b.size] as const)));
   const dead = (await store.listBlobs()).filter((d) => !live.has(d));

@@ -62,12 +62,17 @@ export async function serveStore(store: OciStore, pending?: PendingImage): Promi
     } else if (/^sha256:[a-f0-9]{64}$/.test(ref) && ((await store.hasBlob(ref)) || (await pending?.landing(ref)))) {
       found = { digest: ref, mediaType: 'application/octet-stream' };
     }
-    if (!found) return void res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code: kind === 'manifests' ? 'MANIFEST_UNKNOWN' : 'BLOB_UNKNOWN', message: `${ref} is not in the store` }] }));
+    if (!found)
+      return void res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ errors: [{ code: kind === 'manifests' ? 'MANIFEST_UNKNOWN' : 'BLOB_UNKNOWN', message: `${ref} is not in the store` }] }));
     const file = store.blobPath(found.digest);
     const size = (await stat(file)).size;
     res.writeHead(200, { 'content-type': found.mediaType, 'content-length': size, 'docker-content-digest': found.digest });
     if (req.method === 'HEAD') return void res.end();
-    createReadStream(file).on('error', () => res.destroy()).pipe(res);
+    createReadStream(file)
+      .on('error', () => res.destroy())
+      .pipe(res);
   };
   const server = createServer((req, res) => {
     handle(req, res).catch(() => {

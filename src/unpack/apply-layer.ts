@@ -15,7 +15,25 @@
  * `kairos-agent upgrade` does not copy /dev. Writes are synchronous: one layer at a
  * time, and the kernel's page cache makes them cheap.
  */
-import { chmodSync, chownSync, close, closeSync, fsync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, readdirSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  close,
+  closeSync,
+  fsync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import { errnoCode, errorMessage } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';

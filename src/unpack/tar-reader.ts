@@ -216,7 +216,8 @@ function parsePax(body: Buffer, where: string): Pax {
     const decimal = (f: string, fraction = false) => {
       const text = value.toString('latin1');
       const n = (fraction ? /^\d+(\.\d*)?$/ : /^\d+$/).test(text) ? Number(text) : NaN;
-      if (!(fraction ? Number.isFinite(n) : Number.isSafeInteger(n))) throw new UnpackError(`${where}: PAX ${f} ${JSON.stringify(text)} is not a ${fraction ? 'number of seconds' : 'whole number below 2^53'}`);
+      if (!(fraction ? Number.isFinite(n) : Number.isSafeInteger(n)))
+        throw new UnpackError(`${where}: PAX ${f} ${JSON.stringify(text)} is not a ${fraction ? 'number of seconds' : 'whole number below 2^53'}`);
       return n;
     };
     if (key === 'path') out.path = value;

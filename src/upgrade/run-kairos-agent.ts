@@ -66,11 +66,15 @@ export async function runKairosAgent(command: string, args: string[], log: Logge
   const forward = () => child.kill('SIGTERM');
   signal?.addEventListener('abort', forward, { once: true });
   const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', (err) => reject(new AgentError('E_KAIROS_AGENT', `cannot run ${command}: ${err.message}`, { hint: 'install kairos-agent, or set kairos-spegel.upgrade.kairos_agent to its path' })));
+    child.once('error', (err) =>
+      reject(new AgentError('E_KAIROS_AGENT', `cannot run ${command}: ${err.message}`, { hint: 'install kairos-agent, or set kairos-spegel.upgrade.kairos_agent to its path' })),
+    );
     child.once('close', (c) => resolve(c));
   }).finally(() => signal?.removeEventListener('abort', forward));
   signal?.throwIfAborted();
   if (code !== 0) {
-    throw new AgentError('E_KAIROS_AGENT', `kairos-agent upgrade failed (exit ${code}): ${tail.slice(-5).join(' | ')}`, { hint: "see its log above; the staged image stays, so running 'kairos-spegel upgrade' again needs no download" });
+    throw new AgentError('E_KAIROS_AGENT', `kairos-agent upgrade failed (exit ${code}): ${tail.slice(-5).join(' | ')}`, {
+      hint: "see its log above; the staged image stays, so running 'kairos-spegel upgrade' again needs no download",
+    });
   }
 }

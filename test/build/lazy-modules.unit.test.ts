@@ -11,7 +11,16 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 
 describe('bundle', () => {
   it('loads undici only behind a dynamic import', async () => {
-    const result = await build({ entryPoints: [path.join(ROOT, 'src/main.ts')], bundle: true, platform: 'node', format: 'cjs', write: false, metafile: true, logLevel: 'silent', outdir: '/tmp/unused' });
+    const result = await build({
+      entryPoints: [path.join(ROOT, 'src/main.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+      outdir: '/tmp/unused',
+    });
     const inputs = result.metafile.inputs;
     const eager = new Set<string>();
     const queue = ['src/main.ts'];

@@ -44,7 +44,10 @@ describe('help', () => {
 
   it.each(COMMANDS.map((c) => c.name))('%s --help shows its usage and options', async (name) => {
     const cmd = COMMANDS.find((c) => c.name === name)!;
-    for (const args of [[name, '--help'], ['help', name]]) {
+    for (const args of [
+      [name, '--help'],
+      ['help', name],
+    ]) {
       const r = await runAgent(args);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain(`Usage: ${cmd.usage}`);

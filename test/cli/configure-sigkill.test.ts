@@ -30,7 +30,11 @@ function killAfter(args: string[], ms: number): Promise<void> {
 
 describe('configure under kill -9', () => {
   it.each([
-    ['containerd and k0s files', 'kairos-spegel:\n  distro: k0s\n  node_ip: 10.9.9.9\n  mirror: {ports: [30020, 30021]}\n  containerd: {config_version: 3}\n', ['etc/containerd/certs.d/_default/hosts.toml', 'etc/k0s/containerd.d/spegel.toml']],
+    [
+      'containerd and k0s files',
+      'kairos-spegel:\n  distro: k0s\n  node_ip: 10.9.9.9\n  mirror: {ports: [30020, 30021]}\n  containerd: {config_version: 3}\n',
+      ['etc/containerd/certs.d/_default/hosts.toml', 'etc/k0s/containerd.d/spegel.toml'],
+    ],
     ['k3s registries.yaml', 'kairos-spegel:\n  distro: k3s\n', ['etc/rancher/k3s/registries.yaml']],
   ])('%s: 60 random kills, each file old or new', async (_name, config, files) => {
     const root = tempDir('ks-kill-');

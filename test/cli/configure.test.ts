@@ -24,7 +24,7 @@ const HOSTS = 'etc/containerd/certs.d/_default/hosts.toml';
 const USER_HOSTS = '# mine\n[host."https://cache.example"]\n  capabilities = ["pull"]\n';
 
 describe('configure', () => {
-  it('--root confines symlinks: a node root linking to the machine\'s directories and files is written and read inside the root', async () => {
+  it("--root confines symlinks: a node root linking to the machine's directories and files is written and read inside the root", async () => {
     const outside = tempDir('ks-cfg-outside-');
     mkdirSync(path.join(outside, 'containerd'));
     writeFileSync(path.join(outside, 'other.yaml'), '#cloud-config\nkairos-spegel:\n  node_ip: 10.66.66.66\n');
@@ -56,7 +56,9 @@ describe('configure', () => {
     const root = nodeRoot('kairos-spegel:\n  node_ip: 10.1.2.3\n', { [HOSTS]: USER_HOSTS });
     const r = await runAgent(['--root', root, 'configure', '--dry-run', '--log-level', 'error']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`--- /etc/containerd/certs.d/_default/hosts.toml\n+++ /etc/containerd/certs.d/_default/hosts.toml\n@@ -1,3 +1,13 @@\n+# managed by kairos-spegel\n+[host.'http://10.1.2.3:30020']`);
+    expect(r.stdout).toContain(
+      `--- /etc/containerd/certs.d/_default/hosts.toml\n+++ /etc/containerd/certs.d/_default/hosts.toml\n@@ -1,3 +1,13 @@\n+# managed by kairos-spegel\n+[host.'http://10.1.2.3:30020']`,
+    );
     expect(read(root, HOSTS)).toBe(USER_HOSTS);
     expect(readdirSync(path.join(root, 'etc/containerd/certs.d/_default'))).toEqual(['hosts.toml']);
   });
@@ -83,7 +85,9 @@ describe('configure', () => {
   it('writes one file per listed registry, with a server line as Spegel does', async () => {
     const root = nodeRoot('kairos-spegel:\n  node_ip: 10.1.2.3\n  mirror:\n    registries: [docker.io, "https://ghcr.io"]\n    ports: [30020, 30021]\n    resolve_tags: false\n');
     expect((await runAgent(['--root', root, 'configure'])).code).toBe(0);
-    expect(read(root, 'etc/containerd/certs.d/docker.io/hosts.toml')).toMatch(/^server = 'https:\/\/registry-1\.docker\.io'\n\n# managed by kairos-spegel\n\[host\.'http:\/\/10\.1\.2\.3:30020'\]\ncapabilities = \['pull'\]/);
+    expect(read(root, 'etc/containerd/certs.d/docker.io/hosts.toml')).toMatch(
+      /^server = 'https:\/\/registry-1\.docker\.io'\n\n# managed by kairos-spegel\n\[host\.'http:\/\/10\.1\.2\.3:30020'\]\ncapabilities = \['pull'\]/,
+    );
     expect(TOML.parse(read(root, 'etc/containerd/certs.d/ghcr.io/hosts.toml'))).toMatchObject({ server: 'https://ghcr.io' });
     expect(existsSync(path.join(root, HOSTS))).toBe(false);
   });
@@ -133,7 +137,10 @@ describe('configure', () => {
     const root = nodeRoot('kairos-spegel:\n  node_ip: 10.1.2.3\n', { 'etc/containerd/certs.d/_backup/docker.io/hosts.toml': '' });
     const r = await runAgent(['--root', root, 'configure']);
     expect(r.code).toBe(0);
-    const warn = r.stderr.split('\n').filter((l) => l.includes('_backup')).map((l) => JSON.parse(l));
+    const warn = r.stderr
+      .split('\n')
+      .filter((l) => l.includes('_backup'))
+      .map((l) => JSON.parse(l));
     expect(warn[0]).toMatchObject({ level: 'warn', fix: expect.stringContaining('spegel.containerdMirrorAdd: false') });
   });
 });

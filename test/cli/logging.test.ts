@@ -12,7 +12,10 @@ describe('logs', () => {
     writeFileSync(path.join(root, 'oem/90.yaml'), '#cloud-config\nkairos-spegel: {distro: k3s}\n');
     const r = await runAgent(['--root', root, 'configure']);
     expect(r.code).toBe(0);
-    const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('{'));
+    const lines = r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('{'));
     expect(lines.length).toBeGreaterThan(0);
     for (const l of lines) expect(JSON.parse(l)).toMatchObject({ level: expect.any(String), time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), msg: expect.any(String), cmd: 'configure' });
   });

@@ -22,15 +22,39 @@ interface Case {
 const CASES: Case[] = [
   { name: 'unknown key', yaml: 'kairos-spegel:\n  mirrorr: {}\n', line: 2, key: 'kairos-spegel.mirrorr', message: /unknown key; did you mean "mirror"\?/ },
   { name: 'unknown nested key', yaml: 'kairos-spegel:\n  mirror:\n    dial_timout: 1s\n', line: 3, key: 'kairos-spegel.mirror.dial_timout', message: /did you mean "dial_timeout"/ },
-  { name: 'port not a number', yaml: 'kairos-spegel:\n  mirror:\n    ports: [30020, abc]\n', line: 3, key: 'kairos-spegel.mirror.ports[1]', message: /expected a TCP port number \(1-65535\), got "abc"/ },
-  { name: 'port out of range', yaml: 'kairos-spegel:\n  mirror:\n    ports:\n      - 70000\n', line: 4, key: 'kairos-spegel.mirror.ports[0]', message: /expected a TCP port number \(1-65535\), got 70000/ },
+  {
+    name: 'port not a number',
+    yaml: 'kairos-spegel:\n  mirror:\n    ports: [30020, abc]\n',
+    line: 3,
+    key: 'kairos-spegel.mirror.ports[1]',
+    message: /expected a TCP port number \(1-65535\), got "abc"/,
+  },
+  {
+    name: 'port out of range',
+    yaml: 'kairos-spegel:\n  mirror:\n    ports:\n      - 70000\n',
+    line: 4,
+    key: 'kairos-spegel.mirror.ports[0]',
+    message: /expected a TCP port number \(1-65535\), got 70000/,
+  },
   { name: 'ports not a list', yaml: 'kairos-spegel:\n  mirror:\n    ports: 30020\n', line: 3, key: 'kairos-spegel.mirror.ports', message: /expected a list of ports, got 30020/ },
   { name: 'no ports', yaml: 'kairos-spegel:\n  mirror:\n    ports: []\n', line: 3, key: 'kairos-spegel.mirror.ports', message: /expected at least one port/ },
   { name: 'duplicate port', yaml: 'kairos-spegel:\n  mirror:\n    ports: [30020, 30020]\n', line: 3, key: 'kairos-spegel.mirror.ports[1]', message: /duplicate 30020/ },
-  { name: 'duration without unit', yaml: 'kairos-spegel:\n  mirror:\n    dial_timeout: 200\n', line: 3, key: 'kairos-spegel.mirror.dial_timeout', message: /expected a duration with a unit, such as 200ms/ },
+  {
+    name: 'duration without unit',
+    yaml: 'kairos-spegel:\n  mirror:\n    dial_timeout: 200\n',
+    line: 3,
+    key: 'kairos-spegel.mirror.dial_timeout',
+    message: /expected a duration with a unit, such as 200ms/,
+  },
   { name: 'yes is not a boolean', yaml: 'kairos-spegel:\n  mirror:\n    resolve_tags: yes\n', line: 3, key: 'kairos-spegel.mirror.resolve_tags', message: /expected true or false, got "yes"/ },
   { name: 'unknown distro', yaml: 'kairos-spegel:\n  distro: rke2\n', line: 2, key: 'kairos-spegel.distro', message: /expected one of "auto", "k3s", "k0s", "containerd", got "rke2"/ },
-  { name: 'loopback node IP', yaml: 'kairos-spegel:\n  node_ip: 127.0.0.1\n', line: 2, key: 'kairos-spegel.node_ip', message: /loopback address; the mirror must be reached at the node's own IP, never localhost/ },
+  {
+    name: 'loopback node IP',
+    yaml: 'kairos-spegel:\n  node_ip: 127.0.0.1\n',
+    line: 2,
+    key: 'kairos-spegel.node_ip',
+    message: /loopback address; the mirror must be reached at the node's own IP, never localhost/,
+  },
   { name: 'link-local node IP', yaml: 'kairos-spegel:\n  node_ip: fe80::1\n', line: 2, key: 'kairos-spegel.node_ip', message: /link-local/ },
   { name: 'not an IP', yaml: 'kairos-spegel:\n  node_ip: 10.0.0.300\n', line: 2, key: 'kairos-spegel.node_ip', message: /expected an IPv4 or IPv6 address/ },
   { name: 'bad registry', yaml: 'kairos-spegel:\n  mirror:\n    registries: ["ftp://ghcr.io"]\n', line: 3, key: 'kairos-spegel.mirror.registries[0]', message: /scheme must be http or https/ },
@@ -141,7 +165,10 @@ describe('malformed configuration', () => {
     const r = await runAgent(['--config', file, '--root', dir, '--json', 'configure', '--dry-run'], { timeoutMs: 30_000 });
     expect(r.signal, 'it ended by itself').toBeNull();
     expect(r.code).toBe(2);
-    expect((JSON.parse(r.stdout) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'E_CONFIG', message: expect.stringMatching(new RegExp(`^${file.replaceAll('.', '\\.')}: .*${message.source}`)) });
+    expect((JSON.parse(r.stdout) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: 'E_CONFIG',
+      message: expect.stringMatching(new RegExp(`^${file.replaceAll('.', '\\.')}: .*${message.source}`)),
+    });
   });
 
   // Under --root a link to /dev/zero resolves inside the root (the confinement): only the first two apply there.
@@ -164,7 +191,10 @@ describe('malformed configuration', () => {
   ])('%s as a FIFO nobody writes to: E_CONFIG naming it, no read', async (_what, nodePath, args) => {
     const root = path.join(dir, `hostile-${_what.replace(/\W/g, '')}`);
     mkdirSync(path.join(root, 'oem'), { recursive: true });
-    writeFileSync(path.join(root, 'oem/90.yaml'), '#cloud-config\nkairos-spegel:\n  distro: containerd\n  credentials:\n    - registry: registry.test\n      username: bot\n      password_file: /etc/kairos-spegel/registry.token\n');
+    writeFileSync(
+      path.join(root, 'oem/90.yaml'),
+      '#cloud-config\nkairos-spegel:\n  distro: containerd\n  credentials:\n    - registry: registry.test\n      username: bot\n      password_file: /etc/kairos-spegel/registry.token\n',
+    );
     mkdirSync(path.join(root, 'etc/kairos-spegel'), { recursive: true });
     writeFileSync(path.join(root, 'etc/kairos-spegel/registry.token'), `${PASSWORDS.registry}\n`);
     mkdirSync(path.dirname(path.join(root, nodePath)), { recursive: true });
@@ -173,6 +203,9 @@ describe('malformed configuration', () => {
     const r = await runAgent(['--root', root, '--json', ...args], { timeoutMs: 30_000 });
     expect(r.signal, 'it ended by itself').toBeNull();
     expect(r.code, r.stdout + r.stderr).toBe(2);
-    expect((JSON.parse(r.stdout) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'E_CONFIG', message: expect.stringMatching(new RegExp(`/${nodePath}\\b.*not a regular file`)) });
+    expect((JSON.parse(r.stdout) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: 'E_CONFIG',
+      message: expect.stringMatching(new RegExp(`/${nodePath}\\b.*not a regular file`)),
+    });
   });
 });

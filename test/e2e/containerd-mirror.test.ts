@@ -89,7 +89,11 @@ describe.each(containerdMatrix())('configure with real $label and registries', (
     // The tag and the manifest, then the config and each layer: one ask each at least.
     expect((await asked()) - before).toBeGreaterThanOrEqual((await blobDigests('kairos/test:v1')).length + 1);
     const fetched = upstream.requests().filter((l) => l.startsWith('GET /v2/kairos/test/blobs/sha256:'));
-    for (const d of await blobDigests('kairos/test:v1')) expect(fetched.filter((l) => l.includes(d)), d).toHaveLength(1);
+    for (const d of await blobDigests('kairos/test:v1'))
+      expect(
+        fetched.filter((l) => l.includes(d)),
+        d,
+      ).toHaveLength(1);
   });
 
   it('goes straight to the registry when the mirror is down', async () => {
@@ -103,15 +107,7 @@ describe.each(containerdMatrix())('configure with real $label and registries', (
   it("keeps a user's own hosts.toml for the registry, and it still works with and without the mirror", async () => {
     const userDir = path.join(hostsDir, UPSTREAM);
     mkdirSync(userDir, { recursive: true });
-    const userFile = [
-      '# my registry, plain http',
-      `server = "http://${UPSTREAM}"`,
-      '',
-      `[host."http://${UPSTREAM}"]`,
-      '  capabilities = ["pull", "resolve"]',
-      '  skip_verify = true',
-      '',
-    ].join('\n');
+    const userFile = ['# my registry, plain http', `server = "http://${UPSTREAM}"`, '', `[host."http://${UPSTREAM}"]`, '  capabilities = ["pull", "resolve"]', '  skip_verify = true', ''].join('\n');
     writeFileSync(path.join(userDir, 'hosts.toml'), userFile);
     spegel = await startMirror();
     const r = await runAgent(['--root', root, 'configure'], { node });

@@ -41,11 +41,25 @@ describe.each(builds)(`Spegel ${peerVersion('spegel')} on $label: what a peer fi
   let layers: string[];
 
   const spegelOn = (host: SiteHost, ctd: Containerd, peer: SiteHost) =>
-    startSpegel(host, path.join(dir, host.label), ctd, { host: host.ip, registryPort: 30020, routerPort: 5001, metricsPort: 9090, bootstrap: { kind: 'http', addr: `${host.ip}:5002`, peer: `http://${peer.ip}:5002` } });
+    startSpegel(host, path.join(dir, host.label), ctd, {
+      host: host.ip,
+      registryPort: 30020,
+      routerPort: 5001,
+      metricsPort: 9090,
+      bootstrap: { kind: 'http', addr: `${host.ip}:5002`, peer: `http://${peer.ip}:5002` },
+    });
 
   /** Status of a GET through B's Spegel, as a peer's containerd sends it. */
   async function viaB(what: string, method = 'GET'): Promise<number> {
-    const [c, args] = b.exec('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', ...(method === 'HEAD' ? ['--head'] : []), `${spegelB.url}/v2/kairos/advertise/${what}?ns=${encodeURIComponent(UPSTREAM)}`]);
+    const [c, args] = b.exec('curl', [
+      '-s',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      ...(method === 'HEAD' ? ['--head'] : []),
+      `${spegelB.url}/v2/kairos/advertise/${what}?ns=${encodeURIComponent(UPSTREAM)}`,
+    ]);
     return Number((await run(c, args, { timeoutMs: 10_000 })).stdout);
   }
 

@@ -79,10 +79,7 @@ describe('config_path: what containerd reads, and what health says', () => {
     mkdirSync(path.join(etc, 'certs.d', registry.host), { recursive: true });
     writeFileSync(path.join(etc, 'certs.d', registry.host, 'hosts.toml'), `server = "${registry.url}"\n\n[host."${mirror.url}"]\n  capabilities = ["pull", "resolve"]\n`);
     const version = build.version.major >= 2 ? 3 : 2;
-    const lines = variant.lines(
-      version === 3 ? 'plugins."io.containerd.cri.v1.images".registry' : 'plugins."io.containerd.grpc.v1.cri".registry',
-      'plugins."io.containerd.cri.v1.images"',
-    );
+    const lines = variant.lines(version === 3 ? 'plugins."io.containerd.cri.v1.images".registry' : 'plugins."io.containerd.grpc.v1.cri".registry', 'plugins."io.containerd.cri.v1.images"');
     // The node as the agent sees it: the same settings in /etc/containerd/config.toml, containerd's socket where it lives.
     const root = path.join(caseDir, 'root');
     mkdirSync(path.join(root, 'oem'), { recursive: true });

@@ -83,7 +83,9 @@ describe('health on k3s', () => {
     try {
       const r = await runAgent(['--root', root, '--json', 'health'], { node });
       expect(r.code).toBe(EXIT_UNHEALTHY);
-      expect(JSON.parse(r.stdout).config).toEqual([{ file: '/etc/rancher/k3s/registries.yaml', state: 'stale', detail: expect.stringMatching(/^\/etc\/rancher\/k3s\/registries\.yaml:\d+:\d+: not valid YAML/) }]);
+      expect(JSON.parse(r.stdout).config).toEqual([
+        { file: '/etc/rancher/k3s/registries.yaml', state: 'stale', detail: expect.stringMatching(/^\/etc\/rancher\/k3s\/registries\.yaml:\d+:\d+: not valid YAML/) },
+      ]);
       expect(r.stdout + r.stderr).not.toContain(PASSWORDS.onBadLine);
       expect(r.stdout + r.stderr).not.toMatch(/internal error/);
     } finally {

@@ -17,7 +17,6 @@ import { startSpegel, type Spegel } from '../../testbed/spegel.ts';
 import { startRegistry, type Registry } from '../../testbed/registry.ts';
 import { tempDir } from '../../testbed/tmp.ts';
 
-
 interface HealthJson {
   status: string;
   exit_code: number;
@@ -111,10 +110,14 @@ describe('health', () => {
     expect(alone.json.endpoints[0]).toMatchObject({ state: 'not-ready', v2: { status: 200 }, ready: { path: '/readyz', status: 500 } });
 
     await spegel('spegel-b', 30031, 5020, 5012);
-    const joined = await waitFor('health to see a ready Spegel', async () => {
-      const h = await health(root);
-      return h.code === 0 ? h : undefined;
-    }, 60_000);
+    const joined = await waitFor(
+      'health to see a ready Spegel',
+      async () => {
+        const h = await health(root);
+        return h.code === 0 ? h : undefined;
+      },
+      60_000,
+    );
     expect(joined.json.status).toBe('healthy');
     expect(joined.json.endpoints[0]).toMatchObject({ state: 'up', v2: { status: 200 }, ready: { path: '/readyz', status: 200 } });
   });

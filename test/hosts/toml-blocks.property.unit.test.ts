@@ -28,7 +28,17 @@ const OPTIONS = propertyOptions(200);
 const tricky = fc.constantFrom('"', "'", '[', ']', '{', '}', '#', '=', '\\', ' ', '\t', ',', '.', 'a', 'Z', '0', 'é', '🙂');
 const text = (max: number) => fc.string({ unit: tricky, maxLength: max });
 /** Text with line breaks, whose lines may start like a header or a comment. */
-const lines = fc.array(fc.oneof(text(12), text(8).map((t) => `[${t}`), text(8).map((t) => `#${t}`), fc.constant('')), { minLength: 1, maxLength: 4 }).map((ls) => ls.join('\n'));
+const lines = fc
+  .array(
+    fc.oneof(
+      text(12),
+      text(8).map((t) => `[${t}`),
+      text(8).map((t) => `#${t}`),
+      fc.constant(''),
+    ),
+    { minLength: 1, maxLength: 4 },
+  )
+  .map((ls) => ls.join('\n'));
 
 function basic(s: string): string {
   return `"${s.replace(/[\\"\u0000-\u001f\u007f]/g, (c) => (c === '"' ? '\\"' : c === '\\' ? '\\\\' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`))}"`;
@@ -74,7 +84,8 @@ const scalar: fc.Arbitrary<string> = fc.oneof(
     .map((t) => `'${t}'`),
   fc.tuple(lines, fc.boolean()).map(([s, nl]) => mlBasic(s, nl)),
   // A multi-line literal string: no escapes; any run of quotes but three.
-  fc.tuple(lines, fc.boolean(), fc.constantFrom('', "'", "''"))
+  fc
+    .tuple(lines, fc.boolean(), fc.constantFrom('', "'", "''"))
     .filter(([s]) => !s.includes("'''") && !s.endsWith("'"))
     .map(([s, nl, q]) => `'''${nl ? '\n' : ''}${s}${q}'''`),
 );
@@ -84,9 +95,9 @@ const value: fc.Arbitrary<string> = fc.letrec<{ value: string; array: string; in
   array: fc.oneof(
     fc.array(tie('value'), { maxLength: 3 }).map((vs) => `[${vs.join(', ')}]`),
     // One element a line, comments after the commas, maybe a trailing comma.
-    fc.tuple(fc.array(fc.tuple(tie('value'), fc.option(comment, { nil: undefined })), { minLength: 1, maxLength: 3 }), fc.boolean()).map(
-      ([vs, trailing]) => `[\n${vs.map(([v, c], i) => `  ${v}${i < vs.length - 1 || trailing ? ',' : ''}${c ? ` ${c}` : ''}`).join('\n')}\n]`,
-    ),
+    fc
+      .tuple(fc.array(fc.tuple(tie('value'), fc.option(comment, { nil: undefined })), { minLength: 1, maxLength: 3 }), fc.boolean())
+      .map(([vs, trailing]) => `[\n${vs.map(([v, c], i) => `  ${v}${i < vs.length - 1 || trailing ? ',' : ''}${c ? ` ${c}` : ''}`).join('\n')}\n]`),
   ),
   inline: fc.uniqueArray(fc.tuple(fc.stringMatching(/^[a-z]{1,5}$/), scalar), { maxLength: 3, selector: ([k]) => k }).map((kvs) => `{${kvs.map(([k, v]) => ` ${k} = ${v}`).join(',')} }`),
 })).value;
@@ -99,10 +110,13 @@ interface Item {
 }
 
 const item = (keyPrefix: string) =>
-  fc.oneof(
-    { arbitrary: fc.tuple(key, value, fc.option(comment, { nil: undefined }), fc.constantFrom('', '  ')).map(([k, v, c, indent]) => `${indent}${k} = ${v}${c ? ` ${c}` : ''}`), weight: 4 },
-    { arbitrary: fc.tuple(fc.constantFrom('', '  '), comment).map(([indent, c]) => `${indent}${c}`), weight: 1 },
-  ).chain((l) => fc.record({ lines: fc.constant(l), blanksAfter: fc.nat(2) })).map((it) => ({ ...it, keyPrefix }));
+  fc
+    .oneof(
+      { arbitrary: fc.tuple(key, value, fc.option(comment, { nil: undefined }), fc.constantFrom('', '  ')).map(([k, v, c, indent]) => `${indent}${k} = ${v}${c ? ` ${c}` : ''}`), weight: 4 },
+      { arbitrary: fc.tuple(fc.constantFrom('', '  '), comment).map(([indent, c]) => `${indent}${c}`), weight: 1 },
+    )
+    .chain((l) => fc.record({ lines: fc.constant(l), blanksAfter: fc.nat(2) }))
+    .map((it) => ({ ...it, keyPrefix }));
 
 interface Table {
   path: string[];
@@ -231,10 +245,7 @@ describe('TOML blocks: never a crash', () => {
   };
 
   it('any text', () => {
-    fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 200, size: 'medium' }), fc.string({ unit: 'grapheme-ascii', maxLength: 200, size: 'medium' })), validatedThenSplit),
-      OPTIONS,
-    );
+    fc.assert(fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 200, size: 'medium' }), fc.string({ unit: 'grapheme-ascii', maxLength: 200, size: 'medium' })), validatedThenSplit), OPTIONS);
   });
 
   it('documents with lines dropped, repeated or swapped', () => {

@@ -21,7 +21,9 @@ const V3_IMAGES = 'plugins."io.containerd.cri.v1.images"';
 
 describe('inspectContainerdConfig', () => {
   it('accepts a v2 and a v3 config that set config_path to the hosts dir and keep layers', () => {
-    expect(codes(`version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "${HOSTS}"\n[plugins."io.containerd.grpc.v1.cri".containerd]\n  discard_unpacked_layers = false\n`, '1.7.35')).toEqual([]);
+    expect(
+      codes(`version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "${HOSTS}"\n[plugins."io.containerd.grpc.v1.cri".containerd]\n  discard_unpacked_layers = false\n`, '1.7.35'),
+    ).toEqual([]);
     expect(codes(`version = 3\n[${V3_IMAGES}.registry]\n  config_path = "${HOSTS}"\n`, '2.2.9')).toEqual([]);
   });
   it('flags a missing config_path before containerd 2.2, with the key and fix', () => {
@@ -30,7 +32,7 @@ describe('inspectContainerdConfig', () => {
     expect(f!.fix).toContain(`config_path = "${HOSTS}"`);
     expect(codes(undefined, '1.6.20')).toEqual(['containerd-config-missing']);
   });
-  it("containerd 2.2+ without config_path: its default list, which the transfer service misreads; fine with the local pull", () => {
+  it('containerd 2.2+ without config_path: its default list, which the transfer service misreads; fine with the local pull', () => {
     const [f] = inspectContainerdConfig('version = 3\n', '/etc/containerd/config.toml', HOSTS, v('2.2.9'));
     expect(f).toMatchObject({ code: 'containerd-config-path-list', key: `${V3_IMAGES}.registry.config_path` });
     expect(f!.message).toContain('uses its default "/etc/containerd/certs.d:/etc/docker/certs.d"');
@@ -51,11 +53,18 @@ describe('inspectContainerdConfig', () => {
     expect(codes('version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/docker/certs.d"\n', '1.7.35')).toEqual(['containerd-other-config-path']);
   });
   it('flags discard_unpacked_layers = true (v2 and v3)', () => {
-    expect(codes(`version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n config_path = "${HOSTS}"\n[plugins."io.containerd.grpc.v1.cri".containerd]\n discard_unpacked_layers = true\n`, '1.7.35')).toEqual(['containerd-discards-layers']);
+    expect(
+      codes(`version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n config_path = "${HOSTS}"\n[plugins."io.containerd.grpc.v1.cri".containerd]\n discard_unpacked_layers = true\n`, '1.7.35'),
+    ).toEqual(['containerd-discards-layers']);
     expect(codes(`version = 3\n[${V3_IMAGES}]\n discard_unpacked_layers = true\n[${V3_IMAGES}.registry]\n config_path = "${HOSTS}"\n`, '2.2.9')).toEqual(['containerd-discards-layers']);
   });
   it('flags legacy mirrors', () => {
-    expect(codes(`version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n config_path = "${HOSTS}"\n[plugins."io.containerd.grpc.v1.cri".registry.mirrors."docker.io"]\n endpoint = ["https://m"]\n`, '1.7.35')).toEqual(['containerd-legacy-mirrors']);
+    expect(
+      codes(
+        `version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n config_path = "${HOSTS}"\n[plugins."io.containerd.grpc.v1.cri".registry.mirrors."docker.io"]\n endpoint = ["https://m"]\n`,
+        '1.7.35',
+      ),
+    ).toEqual(['containerd-legacy-mirrors']);
   });
   it('reports invalid TOML instead of throwing', () => {
     expect(codes('version = \n')).toEqual(['containerd-config-invalid']);

@@ -39,7 +39,7 @@ describe('mergeHostsToml', () => {
     );
   });
 
-  it("keeps an existing user mirror, byte for byte, after ours", () => {
+  it('keeps an existing user mirror, byte for byte, after ours', () => {
     const user = '# my pull-through cache\n[host."https://cache.example:5000"]\n  capabilities = ["pull"]\n\n  [host."https://cache.example:5000".header]\n    Authorization = ["Basic abc"]\n';
     const { text } = mergeHostsToml(user, mirror('10.0.0.5'), F);
     expect(hostsOf(text)).toEqual(['http://10.0.0.5:30020', 'https://cache.example:5000']);

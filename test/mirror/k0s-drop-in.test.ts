@@ -99,7 +99,14 @@ describe('k0s drop-in, as real containerd merges it', () => {
     const config = path.join(root, 'containerd.toml');
     writeFileSync(
       config,
-      ['# k0s_managed=true', 'version = 3', `imports = ["${path.join(root, 'etc/k0s/containerd.d')}/*.toml"]`, '[plugins."io.containerd.cri.v1.images".pinned_images]', '  sandbox = "quay.io/k0sproject/pause:3.10.1"', ''].join('\n'),
+      [
+        '# k0s_managed=true',
+        'version = 3',
+        `imports = ["${path.join(root, 'etc/k0s/containerd.d')}/*.toml"]`,
+        '[plugins."io.containerd.cri.v1.images".pinned_images]',
+        '  sandbox = "quay.io/k0sproject/pause:3.10.1"',
+        '',
+      ].join('\n'),
     );
     const images = ((await dump(defaultContainerd().containerd, config))['plugins'] as Table)['io.containerd.cri.v1.images'] as Table;
     expect((images['registry'] as Table)['config_path']).toBe('/etc/containerd/certs.d');

@@ -14,7 +14,8 @@ describe('mergeRegistriesYaml', () => {
   });
 
   it("keeps the user's mirrors with endpoints, configs and comments", () => {
-    const user = '# site registries\nmirrors:\n  docker.io:\n    endpoint:\n      - "https://cache.example:5000"\nconfigs:\n  "cache.example:5000":\n    auth: {username: u, password: p}\n    tls: {insecure_skip_verify: true}\n';
+    const user =
+      '# site registries\nmirrors:\n  docker.io:\n    endpoint:\n      - "https://cache.example:5000"\nconfigs:\n  "cache.example:5000":\n    auth: {username: u, password: p}\n    tls: {insecure_skip_verify: true}\n';
     const r = mergeRegistriesYaml(user, ['*'], F);
     const parsed = parse(r.text);
     expect(parsed.mirrors).toEqual({ 'docker.io': { endpoint: ['https://cache.example:5000'] }, '*': {} });

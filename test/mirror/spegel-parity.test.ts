@@ -21,7 +21,9 @@ function chartMirrorTargets(): string[] {
   const chart = path.join(path.dirname(peerBinary('spegel')), 'charts/spegel');
   const template = readFileSync(path.join(chart, 'templates/daemonset.yaml'), 'utf8');
   // The init container's arguments, as the chart renders them (usePreferSameNodeTrafficDistribution off, the default).
-  expect(template).toContain('- --mirror-targets\n          {{- if not .Values.service.registry.usePreferSameNodeTrafficDistribution }}\n          - http://$(NODE_IP):{{ .Values.service.registry.hostPort }}\n          {{- end }}\n          - http://$(NODE_IP):{{ .Values.service.registry.nodePort }}');
+  expect(template).toContain(
+    '- --mirror-targets\n          {{- if not .Values.service.registry.usePreferSameNodeTrafficDistribution }}\n          - http://$(NODE_IP):{{ .Values.service.registry.hostPort }}\n          {{- end }}\n          - http://$(NODE_IP):{{ .Values.service.registry.nodePort }}',
+  );
   const values = parseYaml(readFileSync(path.join(chart, 'values.yaml'), 'utf8')) as { service: { registry: { hostPort: number; nodePort: number; usePreferSameNodeTrafficDistribution: boolean } } };
   expect(values.service.registry.usePreferSameNodeTrafficDistribution).toBe(false);
   return [values.service.registry.hostPort, values.service.registry.nodePort].map((p) => `http://${NODE_IP}:${p}`);
@@ -33,7 +35,8 @@ async function spegelWrites(mirrored: string[]): Promise<string> {
     'configuration',
     `--containerd-registry-config-path=${dir}`,
     ...(mirrored.length > 0 ? ['--mirrored-registries', ...mirrored] : []),
-    '--mirror-targets', ...chartMirrorTargets(),
+    '--mirror-targets',
+    ...chartMirrorTargets(),
     '--resolve-tags=true',
     '--prepend-existing=false',
   ]);
@@ -63,7 +66,10 @@ describe(`hosts.toml: configure and spegel ${peerVersion('spegel')} configuratio
   });
 
   it('per-registry directories, docker.io with the Docker Hub API host as server', async () => {
-    const [ours, theirs] = await Promise.all([configureWrites(['docker.io', 'https://ghcr.io', 'registry.example:5000']), spegelWrites(['https://docker.io', 'https://ghcr.io', 'https://registry.example:5000'])]);
+    const [ours, theirs] = await Promise.all([
+      configureWrites(['docker.io', 'https://ghcr.io', 'registry.example:5000']),
+      spegelWrites(['https://docker.io', 'https://ghcr.io', 'https://registry.example:5000']),
+    ]);
     for (const registry of ['docker.io', 'ghcr.io', 'registry.example:5000']) expect(parsed(ours, registry), registry).toEqual(parsed(theirs, registry));
     expect(parsed(theirs, 'docker.io')['server']).toBe('https://registry-1.docker.io');
   });

@@ -58,7 +58,9 @@ describe('detectNodeIp', () => {
   });
   it('fails after wait_for_ip with a message that names the fix', async () => {
     const started = Date.now();
-    await expect(detectNodeIp({ waitMs: 300, pollMs: 50, procDir: '/nonexistent', interfaces: () => ({}) })).rejects.toThrow(/cannot determine the node IP: the node has no default route \(yet\) after waiting/);
+    await expect(detectNodeIp({ waitMs: 300, pollMs: 50, procDir: '/nonexistent', interfaces: () => ({}) })).rejects.toThrow(
+      /cannot determine the node IP: the node has no default route \(yet\) after waiting/,
+    );
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
   });
 });

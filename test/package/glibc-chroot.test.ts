@@ -68,7 +68,11 @@ describe.each(['sysext', 'bundle'] as const)('the %s install', (layout) => {
   it('runs on amd64 in a chroot with no glibc but its own', async () => {
     const { root, prefix } = await chrootWithAgent('amd64', layout);
     const libDir = `${prefix.slice(1)}/lib/kairos-spegel`;
-    expect(elfFilesOf(root, EM_X86_64).filter((f) => !f.startsWith(`${libDir}/`)).sort()).toEqual(['bin/busybox']);
+    expect(
+      elfFilesOf(root, EM_X86_64)
+        .filter((f) => !f.startsWith(`${libDir}/`))
+        .sort(),
+    ).toEqual(['bin/busybox']);
     expect(elfFilesOf(root, EM_X86_64)).toContain(`${libDir}/libc.so.6`);
     // Started directly, the binary wants the system's loader (/lib64/ld-linux-x86-64.so.2): none here.
     expect((await run('chroot', [root, `/${libDir}/kairos-spegel`, '--version'], { env: ENV })).code).not.toBe(0);
@@ -92,7 +96,10 @@ describe.each(['sysext', 'bundle'] as const)('the %s install', (layout) => {
 
     // The launcher's command, as its `exec` line has it.
     const launcher = `${prefix}/bin/kairos-spegel`;
-    const exec = /^exec (.+) "\$@"$/m.exec(readFileSync(path.join(root, launcher), 'utf8'))![1]!.split(' ').map((a) => (a === '"$0"' ? launcher : a));
+    const exec = /^exec (.+) "\$@"$/m
+      .exec(readFileSync(path.join(root, launcher), 'utf8'))![1]!
+      .split(' ')
+      .map((a) => (a === '"$0"' ? launcher : a));
     const r = await run('chroot', [root, ...qemu, ...exec, '--json', '--version'], { env: ENV, timeoutMs: 120_000 });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ schema: 'kairos-spegel/version/v1', version: VERSION, node: expect.stringMatching(/^22\./), arch: 'arm64' });

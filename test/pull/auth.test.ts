@@ -81,7 +81,7 @@ describe('Basic auth (htpasswd)', () => {
     expectNoSecret(r.stdout + r.stderr);
   });
 
-  it("a malformed registries.yaml: a configuration error naming file:line:col, and the password on that line is not echoed", async () => {
+  it('a malformed registries.yaml: a configuration error naming file:line:col, and the password on that line is not echoed', async () => {
     const b = bed(registry);
     mkdirSync(path.join(b.root, 'etc/rancher/k3s'), { recursive: true });
     // A tab where YAML wants spaces, on the line that holds the password.

@@ -28,10 +28,7 @@ describe("prepull outside the node's network namespace (a NodeOp pod)", () => {
   function root(name: string, registry: string): string {
     const r = path.join(dir, name);
     mkdirSync(path.join(r, 'etc/containerd/certs.d', registry), { recursive: true });
-    writeFileSync(
-      path.join(r, 'etc/containerd/certs.d', registry, 'hosts.toml'),
-      `server = "http://${registry}"\n\n[host."http://${mirror.host}"]\n  capabilities = ["pull", "resolve"]\n`,
-    );
+    writeFileSync(path.join(r, 'etc/containerd/certs.d', registry, 'hosts.toml'), `server = "http://${registry}"\n\n[host."http://${mirror.host}"]\n  capabilities = ["pull", "resolve"]\n`);
     mkdirSync(path.join(r, 'oem'));
     writeFileSync(path.join(r, 'oem/90.yaml'), '#cloud-config\nkairos-spegel:\n  containerd: {socket: /run/none/containerd.sock}\n');
     return r;

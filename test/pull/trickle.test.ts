@@ -76,10 +76,14 @@ describe('a source that trickles a manifest', () => {
     // The token exchange runs inside the manifest's; whichever deadline ends it, it ends (test/registry/deadlines.unit.test.ts checks the token's own).
     ['a token server that trickles its body', 'token-body:v1', /no complete answer within 2s/],
     ['a token server that trickles its headers', 'token-head:v1', /no complete answer within 2s/],
-  ])('%s: fails as stalled instead of hanging', async (_what, ref, message) => {
-    const r = await bed(ref.replace(/\W/g, '-')).prepull([`${host}/${ref}`]);
-    expect(r.signal, 'it ended by itself').toBeNull();
-    expect(r.code, r.stdout + r.stderr).toBe(1);
-    expect(r.error?.message).toMatch(message);
-  }, 120_000);
+  ])(
+    '%s: fails as stalled instead of hanging',
+    async (_what, ref, message) => {
+      const r = await bed(ref.replace(/\W/g, '-')).prepull([`${host}/${ref}`]);
+      expect(r.signal, 'it ended by itself').toBeNull();
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(r.error?.message).toMatch(message);
+    },
+    120_000,
+  );
 });

@@ -102,7 +102,15 @@ describe('upstream policy', () => {
       .map((l) => JSON.parse(l) as { time: string; done: number; total: number; bytes_per_sec: number; from_upstream: number });
     expect(progress.length).toBeGreaterThanOrEqual(1);
     expect(progress[0]).toMatchObject({ total: r.json!.size, from_upstream: expect.any(Number) });
-    const times = [Date.parse(r.stderr.split('\n').find((l) => l.includes('"msg":"prepull"'))!.match(/"time":"([^"]+)"/)![1]!), ...progress.map((p) => Date.parse(p.time))];
+    const times = [
+      Date.parse(
+        r.stderr
+          .split('\n')
+          .find((l) => l.includes('"msg":"prepull"'))!
+          .match(/"time":"([^"]+)"/)![1]!,
+      ),
+      ...progress.map((p) => Date.parse(p.time)),
+    ];
     for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeLessThanOrEqual(5500);
   });
 

@@ -19,7 +19,14 @@ const OPTIONS = propertyOptions(300);
 const TCHAR = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const token = fc.string({ unit: fc.constantFrom(...TCHAR), minLength: 1, maxLength: 12 });
 /** qdtext and quoted-pair: HTAB, SP, visible ASCII and obs-text (a header is latin1 text). */
-const quotable = fc.string({ unit: fc.oneof(fc.constantFrom('\t', ' ', '"', '\\'), fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)), fc.integer({ min: 0x80, max: 0xff }).map((c) => String.fromCharCode(c))), maxLength: 30 });
+const quotable = fc.string({
+  unit: fc.oneof(
+    fc.constantFrom('\t', ' ', '"', '\\'),
+    fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)),
+    fc.integer({ min: 0x80, max: 0xff }).map((c) => String.fromCharCode(c)),
+  ),
+  maxLength: 30,
+});
 const ows = fc.constantFrom('', ' ', '\t', '  ');
 
 interface Param {
@@ -82,7 +89,9 @@ describe('WWW-Authenticate: never a crash', () => {
 
   it('any text', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 200, size: 'medium' }), fc.string({ unit: 'grapheme-ascii', maxLength: 200, size: 'medium' })), (text) => wellFormed(parseChallenges(text))),
+      fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 200, size: 'medium' }), fc.string({ unit: 'grapheme-ascii', maxLength: 200, size: 'medium' })), (text) =>
+        wellFormed(parseChallenges(text)),
+      ),
       OPTIONS,
     );
   });

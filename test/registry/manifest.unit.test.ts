@@ -30,7 +30,11 @@ describe('parseManifest', () => {
 
 describe('platforms', () => {
   const index = (...ps: [string, string?][]) =>
-    ({ kind: 'index', mediaType: MEDIA_TYPES.ociIndex, manifests: ps.map(([arch, variant], i) => ({ mediaType: MEDIA_TYPES.ociManifest, digest: d(i + 1), size: 1, platform: { os: 'linux', architecture: arch, ...(variant ? { variant } : {}) } })) }) as const;
+    ({
+      kind: 'index',
+      mediaType: MEDIA_TYPES.ociIndex,
+      manifests: ps.map(([arch, variant], i) => ({ mediaType: MEDIA_TYPES.ociManifest, digest: d(i + 1), size: 1, platform: { os: 'linux', architecture: arch, ...(variant ? { variant } : {}) } })),
+    }) as const;
   it('parses os/arch/variant', () => {
     expect(parsePlatform('linux/arm64/v8')).toEqual({ os: 'linux', architecture: 'arm64', variant: 'v8' });
     expect(parsePlatform('linux/x86_64')).toEqual({ os: 'linux', architecture: 'amd64' });

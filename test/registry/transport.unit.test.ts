@@ -122,12 +122,16 @@ describe.each(Object.keys(STRATEGIES) as (keyof typeof STRATEGIES)[])('%s', (str
     it('chunked, in pieces that split the framing', async () => {
       // rawServer answers at once; this one spreads a chunked body over several writes.
       const server = createTcp((socket) => {
-        socket.once('data', () => void (async () => {
-          for (const piece of ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\nthe ', '\r', '\n4\r\nblo', 'b\r\n0\r\nx-trailer: 1\r\n', '\r\n']) {
-            socket.write(piece);
-            await new Promise((r) => setTimeout(r, 20));
-          }
-        })());
+        socket.once(
+          'data',
+          () =>
+            void (async () => {
+              for (const piece of ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\nthe ', '\r', '\n4\r\nblo', 'b\r\n0\r\nx-trailer: 1\r\n', '\r\n']) {
+                socket.write(piece);
+                await new Promise((r) => setTimeout(r, 20));
+              }
+            })(),
+        );
       });
       const origin = `http://127.0.0.1:${await listen(server)}`;
       const { status, body } = await get(open(origin), `${origin}/v2/app/blobs/x`);
@@ -250,7 +254,7 @@ describe.each(Object.keys(STRATEGIES) as (keyof typeof STRATEGIES)[])('%s', (str
       expect(storage.seen.map((s) => s.headers.authorization)).toEqual([undefined, undefined]);
     });
 
-    it('refused even with the token: E_UNAUTHORIZED, in the registry\'s words, with a hint', async () => {
+    it("refused even with the token: E_UNAUTHORIZED, in the registry's words, with a hint", async () => {
       const { registry, t } = await bearerRegistry(true);
       const err = await get(t, `${registry.origin}/v2/app/blobs/x`, { scope: 'repository:app:pull' }).catch((e: unknown) => e);
       expect(err).toMatchObject({
@@ -329,7 +333,10 @@ describe.each(Object.keys(STRATEGIES) as (keyof typeof STRATEGIES)[])('%s', (str
 describe('fetch: bounded bodies', () => {
   it('a Content-Length over the limit: E_SIZE before reading', async () => {
     const { origin } = await serve('http', (_req, res) => res.writeHead(200, { 'content-length': '5000' }).end(Buffer.alloc(5000)));
-    await expect(open(origin).fetch({ method: 'GET', url: new URL(`${origin}/m`), what: 'the manifest', limit: 4096 })).rejects.toMatchObject({ code: 'E_SIZE', message: 'the manifest: the answer is larger than 4096 bytes' });
+    await expect(open(origin).fetch({ method: 'GET', url: new URL(`${origin}/m`), what: 'the manifest', limit: 4096 })).rejects.toMatchObject({
+      code: 'E_SIZE',
+      message: 'the manifest: the answer is larger than 4096 bytes',
+    });
   });
 
   it('a chunked body that grows past the limit: E_SIZE', async () => {
@@ -364,7 +371,9 @@ describe('TLS files hosts.toml names', () => {
   });
 
   it('a client certificate that is not PEM: E_CONFIG', async () => {
-    await expect(openSource(new Root(root), host('client = [["/etc/certs/garbage.pem", "/etc/certs/garbage.pem"]]'), 'registry.test', { credential: undefined, deadlineMs: 1000 })).rejects.toMatchObject({
+    await expect(
+      openSource(new Root(root), host('client = [["/etc/certs/garbage.pem", "/etc/certs/garbage.pem"]]'), 'registry.test', { credential: undefined, deadlineMs: 1000 }),
+    ).rejects.toMatchObject({
       code: 'E_CONFIG',
       message: expect.stringContaining(`${file}: host."https://127.0.0.1:5000".client: /etc/certs/garbage.pem: not a usable client certificate and key`),
     });

@@ -71,10 +71,7 @@ export function makeMemoryCerts(serverIp: string): MemoryCerts {
   if (!isIPv4(serverIp)) throw new Error(`makeMemoryCerts: ${serverIp} is not an IPv4 address`);
   const ca = issue('test-ca', undefined, [extension('2.5.29.19', true, seq(bool(true)))]);
   const issuer = { cn: 'test-ca', key: ca.key };
-  const server = issue(serverIp, issuer, [
-    extension('2.5.29.17', false, seq(tlv(0x87, Buffer.from(serverIp.split('.').map(Number))))),
-    extension('2.5.29.37', false, seq(oid('1.3.6.1.5.5.7.3.1'))),
-  ]);
+  const server = issue(serverIp, issuer, [extension('2.5.29.17', false, seq(tlv(0x87, Buffer.from(serverIp.split('.').map(Number))))), extension('2.5.29.37', false, seq(oid('1.3.6.1.5.5.7.3.1')))]);
   const client = issue('system:node', issuer, [extension('2.5.29.37', false, seq(oid('1.3.6.1.5.5.7.3.2')))]);
   return { ca: ca.pem, serverCert: server.pem, serverKey: pemKey(server.key), clientCert: client.pem, clientKey: pemKey(client.key) };
 }

@@ -37,9 +37,16 @@ describe('a five-node edge site with a slow WAN', () => {
     expect(await leftoverNamespaces(PREFIX)).toEqual([]);
     const ps = await run('ps', ['-eo', 'pid,args']);
     expect(ps.stdout.split('\n').filter((l) => l.includes(work))).toEqual([]);
-    expect(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(work))).toEqual([]);
+    expect(
+      readFileSync('/proc/self/mountinfo', 'utf8')
+        .split('\n')
+        .filter((l) => l.includes(work)),
+    ).toEqual([]);
     const loops = await run('losetup', ['--list', '--noheadings', '--output', 'NAME,BACK-FILE']);
-    expect(loops.stdout.split('\n').filter((l) => l.includes(work)), 'the disks of the nodes that upgraded are detached').toEqual([]);
+    expect(
+      loops.stdout.split('\n').filter((l) => l.includes(work)),
+      'the disks of the nodes that upgraded are detached',
+    ).toEqual([]);
   });
 
   it('every command succeeded and every live node holds the image in containerd', () => {

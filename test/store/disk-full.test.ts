@@ -41,7 +41,8 @@ describe('a full disk', () => {
     expect((await b.prepull([image])).code).toBe(0);
     const staging = path.join(b.root, 'usr/local/kairos-spegel/staging');
     // The staging tmpfs lives as long as the namespace: what is left there is listed inside it.
-    const script = 'set -e; mkdir -p "$STAGING"; mount -t tmpfs -o size=1m tmpfs "$STAGING"; rc=0; "$AGENT" --root "$ROOT" --json prepull --unpack "$IMAGE" || rc=$?; echo "exit $rc" >&2; echo "left:$(ls -A "$STAGING" | tr "\\n" " ")" >&2';
+    const script =
+      'set -e; mkdir -p "$STAGING"; mount -t tmpfs -o size=1m tmpfs "$STAGING"; rc=0; "$AGENT" --root "$ROOT" --json prepull --unpack "$IMAGE" || rc=$?; echo "exit $rc" >&2; echo "left:$(ls -A "$STAGING" | tr "\\n" " ")" >&2';
     const r = await run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], {
       env: { ...process.env, STAGING: staging, AGENT, ROOT: b.root, IMAGE: image },
     });

@@ -49,40 +49,44 @@ describe('the store lock', () => {
   ];
 
   // Two trials per leftover: 10 races of 8.
-  it.each([...LEFTOVERS, ...LEFTOVERS])('%s, 8 prepulls at once: one runs, seven get E_LOCKED', async (_what, leftover) => {
-    const b = bed();
-    const content = await leftover();
-    if (content !== undefined) {
-      mkdirSync(b.store, { recursive: true });
-      writeFileSync(path.join(b.store, 'lock'), content);
-    }
-    let pulling = 0;
-    site.mirror.setRule((q) => (q.url.includes('/blobs/') ? { kind: 'pause', afterBytes: 1000, onPause: () => pulling++ } : undefined));
-    const runs: { child: ChildProcess; out: string; code?: number | null }[] = [];
-    try {
-      for (let i = 0; i < RACERS; i++) {
-        const child = spawn(AGENT, ['--root', b.root, '--json', '--log-level', 'silent', 'prepull', image], { stdio: ['ignore', 'pipe', 'ignore'] });
-        const r: (typeof runs)[number] = { child, out: '' };
-        child.stdout.on('data', (d: Buffer) => (r.out += d.toString()));
-        child.on('exit', (code) => (r.code = code));
-        runs.push(r);
+  it.each([...LEFTOVERS, ...LEFTOVERS])(
+    '%s, 8 prepulls at once: one runs, seven get E_LOCKED',
+    async (_what, leftover) => {
+      const b = bed();
+      const content = await leftover();
+      if (content !== undefined) {
+        mkdirSync(b.store, { recursive: true });
+        writeFileSync(path.join(b.store, 'lock'), content);
       }
-      const ended = () => runs.filter((r) => r.code !== undefined);
-      // Seven end; the eighth holds a paused download. Two holders would leave six ended: this times out.
-      await waitFor('seven runs to end and one to be downloading', () => (ended().length === RACERS - 1 && pulling > 0) || ended().length === RACERS || undefined, 120_000);
-      expect(ended()).toHaveLength(RACERS - 1);
-      for (const r of ended()) {
-        expect(r.code, r.out).toBe(EXIT_LOCKED);
-        expect(JSON.parse(r.out).error).toMatchObject({ code: 'E_LOCKED', message: expect.stringMatching(/is in use: kairos-spegel pid \d+ since /) });
+      let pulling = 0;
+      site.mirror.setRule((q) => (q.url.includes('/blobs/') ? { kind: 'pause', afterBytes: 1000, onPause: () => pulling++ } : undefined));
+      const runs: { child: ChildProcess; out: string; code?: number | null }[] = [];
+      try {
+        for (let i = 0; i < RACERS; i++) {
+          const child = spawn(AGENT, ['--root', b.root, '--json', '--log-level', 'silent', 'prepull', image], { stdio: ['ignore', 'pipe', 'ignore'] });
+          const r: (typeof runs)[number] = { child, out: '' };
+          child.stdout.on('data', (d: Buffer) => (r.out += d.toString()));
+          child.on('exit', (code) => (r.code = code));
+          runs.push(r);
+        }
+        const ended = () => runs.filter((r) => r.code !== undefined);
+        // Seven end; the eighth holds a paused download. Two holders would leave six ended: this times out.
+        await waitFor('seven runs to end and one to be downloading', () => (ended().length === RACERS - 1 && pulling > 0) || ended().length === RACERS || undefined, 120_000);
+        expect(ended()).toHaveLength(RACERS - 1);
+        for (const r of ended()) {
+          expect(r.code, r.out).toBe(EXIT_LOCKED);
+          expect(JSON.parse(r.out).error).toMatchObject({ code: 'E_LOCKED', message: expect.stringMatching(/is in use: kairos-spegel pid \d+ since /) });
+        }
+      } finally {
+        site.mirror.setRule(undefined);
+        for (const r of runs) r.child.kill('SIGKILL');
+        await Promise.all(runs.map((r) => (r.code !== undefined || r.child.exitCode !== null ? Promise.resolve() : new Promise((res) => r.child.on('exit', res)))));
       }
-    } finally {
-      site.mirror.setRule(undefined);
-      for (const r of runs) r.child.kill('SIGKILL');
-      await Promise.all(runs.map((r) => (r.code !== undefined || r.child.exitCode !== null ? Promise.resolve() : new Promise((res) => r.child.on('exit', res)))));
-    }
-    const next = await b.prepull([image]);
-    expect(next.code, next.stdout + next.stderr).toBe(0);
-  }, 180_000);
+      const next = await b.prepull([image]);
+      expect(next.code, next.stdout + next.stderr).toBe(0);
+    },
+    180_000,
+  );
 
   it('with store.lock_wait, a second prepull waits for the holder (and says so), and completes once the holder is gone', async () => {
     const b = bed();
@@ -101,10 +105,14 @@ describe('the store lock', () => {
     second.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const secondExit = new Promise<number | null>((r) => second.on('exit', r));
     try {
-      await waitFor('the second prepull to say it waits', () => {
-        if (second.exitCode !== null) throw new Error(`the second prepull ended instead of waiting: ${out}${err}`);
-        return /waiting for the image store .*: another run holds it/.test(err) || undefined;
-      }, 60_000);
+      await waitFor(
+        'the second prepull to say it waits',
+        () => {
+          if (second.exitCode !== null) throw new Error(`the second prepull ended instead of waiting: ${out}${err}`);
+          return /waiting for the image store .*: another run holds it/.test(err) || undefined;
+        },
+        60_000,
+      );
     } finally {
       first.kill('SIGKILL');
     }
@@ -115,11 +123,19 @@ describe('the store lock', () => {
   });
 
   it.each([
-    ['a password file that does not exist', (b: PullBed) => b.config(`  credentials:\n    - registry: ${site.registry.host}\n      username: bot\n      password_file: /etc/kairos-spegel/missing.token\n`), /missing\.token/],
-    ['a damaged docker config.json', (b: PullBed) => {
-      mkdirSync(path.join(b.root, 'root/.docker'), { recursive: true });
-      writeFileSync(path.join(b.root, 'root/.docker/config.json'), '{"auths": {');
-    }, /config\.json/],
+    [
+      'a password file that does not exist',
+      (b: PullBed) => b.config(`  credentials:\n    - registry: ${site.registry.host}\n      username: bot\n      password_file: /etc/kairos-spegel/missing.token\n`),
+      /missing\.token/,
+    ],
+    [
+      'a damaged docker config.json',
+      (b: PullBed) => {
+        mkdirSync(path.join(b.root, 'root/.docker'), { recursive: true });
+        writeFileSync(path.join(b.root, 'root/.docker/config.json'), '{"auths": {');
+      },
+      /config\.json/,
+    ],
   ])('a prepull that fails on %s leaves nothing that blocks the next one', async (_what, breakIt, named) => {
     const b = bed();
     breakIt(b);

@@ -33,7 +33,9 @@ describe('a store that repairs itself', () => {
   let image: string;
   const largestBlob = (b: PullBed) => {
     const blobs = path.join(b.store, 'blobs/sha256');
-    return readdirSync(blobs).map((f) => path.join(blobs, f)).sort((x, y) => statSync(y).size - statSync(x).size)[0]!;
+    return readdirSync(blobs)
+      .map((f) => path.join(blobs, f))
+      .sort((x, y) => statSync(y).size - statSync(x).size)[0]!;
   };
 
   beforeAll(async () => {

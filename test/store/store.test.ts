@@ -82,7 +82,10 @@ describe('the image store', () => {
     const b = bed();
     for (const ref of images) expect((await b.prepull(['--unpack', ref])).code).toBe(0);
     const staging = path.join(b.root, 'usr/local/kairos-spegel/staging');
-    const stagings = () => readdirSync(staging).filter((d) => /^[0-9a-f]{64}$/.test(d)).sort();
+    const stagings = () =>
+      readdirSync(staging)
+        .filter((d) => /^[0-9a-f]{64}$/.test(d))
+        .sort();
     expect(stagings()).toHaveLength(3);
     const blobs = readdirSync(`${b.store}/blobs/sha256`).sort();
     const dry = await runAgent(['--root', b.root, '--json', 'gc', '--keep', '1', '--dry-run']);
@@ -198,7 +201,10 @@ describe('the image store', () => {
       site.mirror.requests.length = 0;
       const r = await b.prepull([images[0]!]);
       expect(r.code).toBe(1);
-      expect(r.error).toMatchObject({ code: 'E_NO_SPACE', message: expect.stringMatching(new RegExp(`not enough free space in ${store}: the image needs [\\d.]+ KiB more, plus a margin of 256 MiB`)) });
+      expect(r.error).toMatchObject({
+        code: 'E_NO_SPACE',
+        message: expect.stringMatching(new RegExp(`not enough free space in ${store}: the image needs [\\d.]+ KiB more, plus a margin of 256 MiB`)),
+      });
       expect(site.mirror.requests.filter((q) => q.url.includes('/blobs/'))).toEqual([]);
     } finally {
       await run('umount', [store]);

@@ -20,7 +20,7 @@ const unbroken: Check = fileValue('etc/unbroken', 'unbroken');
 
 type Case = Omit<LayerCase, 'tar'> & { layer: RawEntry[] };
 
-const CLAMPED = "containerd clamps the `..` at the root and applies it; the agent refuses any entry or link target with `..`";
+const CLAMPED = 'containerd clamps the `..` at the root and applies it; the agent refuses any entry or link target with `..`';
 const CASES: Case[] = [
   { name: 'SymlinkAbsolute', layer: [dir('etc'), symlink('/etc', 'localetc'), file('/localetc/unbroken', 'unbroken')], check: unbroken },
   { name: 'SymlinkUpAndOut', layer: [dir('etc'), dir('dummy'), symlink('/dummy/../etc', 'localetc'), file('/localetc/unbroken', 'unbroken')], check: unbroken },
@@ -31,26 +31,63 @@ const CASES: Case[] = [
     layer: [dir('etc'), file('etc/emptied', 'notempty'), symlink('/etc', 'localetc'), file('/localetc/emptied', '')],
     check: fileValue('etc/emptied', ''),
   },
-  { name: 'HardlinkRelative', layer: [dir('etc', 0o770), file('/etc/passwd', 'inside'), dir('breakouts'), symlink('../../etc', 'breakouts/d1'), link('/breakouts/d1/passwd', 'breakouts/mypasswd')], check: sameInode('breakouts/mypasswd', 'etc/passwd') },
   {
-    name: 'HardlinkDownAndOut',
-    layer: [dir('etc', 0o770), file('/etc/passwd', 'inside'), dir('breakouts'), dir('downandout'), symlink('../downandout/../../etc', 'breakouts/d1'), link('/breakouts/d1/passwd', 'breakouts/mypasswd')],
+    name: 'HardlinkRelative',
+    layer: [dir('etc', 0o770), file('/etc/passwd', 'inside'), dir('breakouts'), symlink('../../etc', 'breakouts/d1'), link('/breakouts/d1/passwd', 'breakouts/mypasswd')],
     check: sameInode('breakouts/mypasswd', 'etc/passwd'),
   },
-  { name: 'HardlinkAbsolute', layer: [dir('etc', 0o770), file('/etc/passwd', 'inside'), symlink('/etc', 'localetc'), link('/localetc/passwd', 'localpasswd')], check: sameInode('localpasswd', 'etc/passwd') },
-  { name: 'HardlinkRelativeLong', layer: [dir('etc', 0o770), file('/etc/passwd', 'inside'), symlink('../../../../../../../etc', 'localetc'), link('/localetc/passwd', 'localpasswd')], check: sameInode('localpasswd', 'etc/passwd') },
-  { name: 'HardlinkRelativeUpAndOut', layer: [dir('etc', 0o770), file('/etc/passwd', 'inside'), symlink('upandout/../../../etc', 'localetc'), link('/localetc/passwd', 'localpasswd')], check: sameInode('localpasswd', 'etc/passwd') },
+  {
+    name: 'HardlinkDownAndOut',
+    layer: [
+      dir('etc', 0o770),
+      file('/etc/passwd', 'inside'),
+      dir('breakouts'),
+      dir('downandout'),
+      symlink('../downandout/../../etc', 'breakouts/d1'),
+      link('/breakouts/d1/passwd', 'breakouts/mypasswd'),
+    ],
+    check: sameInode('breakouts/mypasswd', 'etc/passwd'),
+  },
+  {
+    name: 'HardlinkAbsolute',
+    layer: [dir('etc', 0o770), file('/etc/passwd', 'inside'), symlink('/etc', 'localetc'), link('/localetc/passwd', 'localpasswd')],
+    check: sameInode('localpasswd', 'etc/passwd'),
+  },
+  {
+    name: 'HardlinkRelativeLong',
+    layer: [dir('etc', 0o770), file('/etc/passwd', 'inside'), symlink('../../../../../../../etc', 'localetc'), link('/localetc/passwd', 'localpasswd')],
+    check: sameInode('localpasswd', 'etc/passwd'),
+  },
+  {
+    name: 'HardlinkRelativeUpAndOut',
+    layer: [dir('etc', 0o770), file('/etc/passwd', 'inside'), symlink('upandout/../../../etc', 'localetc'), link('/localetc/passwd', 'localpasswd')],
+    check: sameInode('localpasswd', 'etc/passwd'),
+  },
   { name: 'HardlinkDirectRelative', layer: [dir('etc', 0o770), file('/etc/passwd', 'inside'), link('../../../../../etc/passwd', 'localpasswd')], rejected: /climbs out with "\.\."/, differs: CLAMPED },
   { name: 'HardlinkDirectAbsolute', layer: [dir('etc', 0o770), file('/etc/passwd', 'inside'), link('/etc/passwd', 'localpasswd')], check: sameInode('localpasswd', 'etc/passwd') },
-  { name: 'SymlinkParentDirectory', layer: [dir('etc', 0o770), file('/etc/passwd', 'inside'), symlink('/etc/', '..'), link('/etc/passwd', 'localpasswd')], rejected: /climbs out with "\.\."/, differs: CLAMPED },
+  {
+    name: 'SymlinkParentDirectory',
+    layer: [dir('etc', 0o770), file('/etc/passwd', 'inside'), symlink('/etc/', '..'), link('/etc/passwd', 'localpasswd')],
+    rejected: /climbs out with "\.\."/,
+    differs: CLAMPED,
+  },
   {
     name: 'SymlinkEmptyFilename',
     layer: [dir('etc', 0o770), file('/etc/passwd', 'inside'), symlink('/etc/', ''), link('/etc/passwd', 'localpasswd')],
     rejected: /the root of a layer must be a directory/,
     differs: 'containerd skips an entry that names the root as a symlink; the agent refuses the layer',
   },
-  { name: 'SymlinkParentRelative', layer: [dir('etc', 0o770), file('/etc/passwd', 'inside'), symlink('/etc/', 'localetc/sub/..'), link('/etc/passwd', '/localetc/localpasswd')], rejected: /climbs out with "\.\."/, differs: CLAMPED },
-  { name: 'SymlinkSlashEnded', layer: [dir('etc', 0o770), file('/etc/passwd', 'inside'), dir('localetc/', 0o770), link('/etc/passwd', '/localetc/localpasswd')], check: sameInode('localetc/localpasswd', 'etc/passwd') },
+  {
+    name: 'SymlinkParentRelative',
+    layer: [dir('etc', 0o770), file('/etc/passwd', 'inside'), symlink('/etc/', 'localetc/sub/..'), link('/etc/passwd', '/localetc/localpasswd')],
+    rejected: /climbs out with "\.\."/,
+    differs: CLAMPED,
+  },
+  {
+    name: 'SymlinkSlashEnded',
+    layer: [dir('etc', 0o770), file('/etc/passwd', 'inside'), dir('localetc/', 0o770), link('/etc/passwd', '/localetc/localpasswd')],
+    check: sameInode('localetc/localpasswd', 'etc/passwd'),
+  },
   {
     name: 'SymlinkOverrideDirectory',
     lower: [dir('/etc/'), file('/etc/passwd', 'inside'), dir('/localetc/')],
@@ -103,7 +140,13 @@ const CASES: Case[] = [
     layer: [file('localetc/.wh.etc', '')],
     check: fileValue('etc/passwd', 'all users'),
   },
-  { name: 'WhiteoutRelativePath', lower: [dir('/etc/'), file('/etc/passwd', 'all users'), symlink('/dne', 'localetc')], layer: [file('dne/../.wh.etc', '')], rejected: /climbs out with "\.\."/, differs: CLAMPED },
+  {
+    name: 'WhiteoutRelativePath',
+    lower: [dir('/etc/'), file('/etc/passwd', 'all users'), symlink('/dne', 'localetc')],
+    layer: [file('dne/../.wh.etc', '')],
+    rejected: /climbs out with "\.\."/,
+    differs: CLAMPED,
+  },
   {
     name: 'WhiteoutOpaque',
     lower: [dir('/etc/'), file('/etc/passwd', 'all users'), file('/etc/shadow', 'root:secret', 0o600)],
@@ -118,7 +161,16 @@ const CASES: Case[] = [
   },
   {
     name: 'SymlinkOverridePath',
-    layer: [dir('foo'), dir('foo/tmp'), file('foo/tmp/breakout', '\x00\x01\x02'), symlink('/', 'foo'), file('foo/tmp/breakout', '\x03\x04\x05'), dir('foo'), dir('foo/tmp'), file('foo/tmp/breakout', '\x06\x07\x08')],
+    layer: [
+      dir('foo'),
+      dir('foo/tmp'),
+      file('foo/tmp/breakout', '\x00\x01\x02'),
+      symlink('/', 'foo'),
+      file('foo/tmp/breakout', '\x03\x04\x05'),
+      dir('foo'),
+      dir('foo/tmp'),
+      file('foo/tmp/breakout', '\x06\x07\x08'),
+    ],
     check: all(fileValue('foo/tmp/breakout', '\x06\x07\x08'), fileValue('tmp/breakout', '\x03\x04\x05')),
   },
 ];

@@ -218,9 +218,21 @@ const CASES: Case[] = [
     layer: tar([{ name: 'many/', type: 'dir' }, ...Array.from({ length: 99_999 }, (_, i): RawEntry => ({ name: `many/${i}`, data: '' }))], 'zstd'),
     check: (r) => expect(readdirSync(path.join(r, 'many'))).toHaveLength(99_999),
   },
-  { name: 'a truncated gzip', layer: { tar: rawTar([{ name: 'big', data: Buffer.alloc(100_000, 7) }]), compression: 'gzip', mangle: (b) => b.subarray(0, b.length - 200) }, rejected: /cannot decompress \(gzip\)/ },
-  { name: 'a tar cut off inside a file', layer: { tar: rawTar([{ name: 'big', data: Buffer.alloc(100_000, 7) }], { end: false }).subarray(0, 50_000), compression: 'none' }, rejected: /truncated inside this file/ },
-  { name: 'a diff_id that does not match', layer: { tar: rawTar([{ name: 'x', data: 'x' }]), compression: 'gzip', wrongDiffId: true }, rejected: /its uncompressed content is sha256:[0-9a-f]+, but the image config says diff_id/ },
+  {
+    name: 'a truncated gzip',
+    layer: { tar: rawTar([{ name: 'big', data: Buffer.alloc(100_000, 7) }]), compression: 'gzip', mangle: (b) => b.subarray(0, b.length - 200) },
+    rejected: /cannot decompress \(gzip\)/,
+  },
+  {
+    name: 'a tar cut off inside a file',
+    layer: { tar: rawTar([{ name: 'big', data: Buffer.alloc(100_000, 7) }], { end: false }).subarray(0, 50_000), compression: 'none' },
+    rejected: /truncated inside this file/,
+  },
+  {
+    name: 'a diff_id that does not match',
+    layer: { tar: rawTar([{ name: 'x', data: 'x' }]), compression: 'gzip', wrongDiffId: true },
+    rejected: /its uncompressed content is sha256:[0-9a-f]+, but the image config says diff_id/,
+  },
   { name: 'a sparse file', layer: tar([{ name: 'sparse', type: 'S', data: '' }]), rejected: /unsupported entry type "S"/ },
   { name: 'a header with a bad checksum', layer: { tar: Buffer.concat([Buffer.alloc(512, 0x41), Buffer.alloc(1024)]), compression: 'none' }, rejected: /header checksum mismatch/ },
 ];
@@ -247,22 +259,26 @@ describe('hostile layers', () => {
     expect(found.trim()).toBe('');
   }, 120_000);
 
-  it.each(CASES)('$name', async (c) => {
-    const slug = c.name.replace(/\W+/g, '-');
-    const layout = path.join(dir, `layout-${slug}`);
-    writeImage(layout, 'hostile', [tar(base), c.layer]);
-    const store = await OciStore.open(layout);
-    const [image] = await listImages(store, await TransferStats.load(layout));
-    const stagingBase = path.join(dir, `staging-${slug}`);
-    const run = unpackImage({ store, image: image!, stagingBase, libDir: path.join(dir, 'lib'), log });
-    if (c.rejected) {
-      await expect(run).rejects.toThrow(c.rejected);
-      await expect(run).rejects.toMatchObject({ code: 'E_UNPACK', message: expect.stringMatching(/^layer 2\/2 \(sha256:[0-9a-f]{64}\): /) });
-      expect(readdirSync(stagingBase)).toEqual([]); // the partial staging is gone
-    } else {
-      const staged = await run;
-      expect(existsSync(path.join(path.dirname(staged.rootfs), 'staged.json'))).toBe(true);
-      c.check!(staged.rootfs);
-    }
-  }, 120_000);
+  it.each(CASES)(
+    '$name',
+    async (c) => {
+      const slug = c.name.replace(/\W+/g, '-');
+      const layout = path.join(dir, `layout-${slug}`);
+      writeImage(layout, 'hostile', [tar(base), c.layer]);
+      const store = await OciStore.open(layout);
+      const [image] = await listImages(store, await TransferStats.load(layout));
+      const stagingBase = path.join(dir, `staging-${slug}`);
+      const run = unpackImage({ store, image: image!, stagingBase, libDir: path.join(dir, 'lib'), log });
+      if (c.rejected) {
+        await expect(run).rejects.toThrow(c.rejected);
+        await expect(run).rejects.toMatchObject({ code: 'E_UNPACK', message: expect.stringMatching(/^layer 2\/2 \(sha256:[0-9a-f]{64}\): /) });
+        expect(readdirSync(stagingBase)).toEqual([]); // the partial staging is gone
+      } else {
+        const staged = await run;
+        expect(existsSync(path.join(path.dirname(staged.rootfs), 'staged.json'))).toBe(true);
+        c.check!(staged.rootfs);
+      }
+    },
+    120_000,
+  );
 });

@@ -72,7 +72,6 @@ function base256(h: Buffer, off: number, len: number, n: bigint): void {
   if (n >= 0n) h[off] = h[off]! | 0x80;
 }
 
-
 type Part = RawEntry | Buffer;
 /** Entries and hand-edited headers, in order, then the end of the archive. */
 function archive(parts: Part[]): Buffer {
@@ -130,7 +129,10 @@ function breakoutTables(): Case[] {
     [
       // moby fails it through os.Root (the path escapes); the agent finds no victim/hello in the image.
       'try reading victim/hello (symlink, hardlink)',
-      { layer: [symlink('loophole-victim', '../victim'), link('hardlink', 'loophole-victim/hello')], rejected: /entry "hardlink": hard link target "loophole-victim\/hello" does not exist in the image/ },
+      {
+        layer: [symlink('loophole-victim', '../victim'), link('hardlink', 'loophole-victim/hello')],
+        rejected: /entry "hardlink": hard link target "loophole-victim\/hello" does not exist in the image/,
+      },
     ],
     ['try removing victim directory (symlink)', { layer: [symlink('loophole-victim', '../victim'), file('loophole-victim')], check: isFile('loophole-victim') }],
   ];
@@ -164,7 +166,10 @@ function whiteoutLayers(): Case[] {
       ['.bay', '.wh..baz', '.wh.foobar', 'foo/', 'foo/.abc', 'foo/.wh.cde', 'bar/'],
       ['.bay', 'bar/', 'bar/bax', 'bar/bay/', 'foo/', 'foo/.abc', 'foo/.bce'],
     ],
-    [['.abc', '.wh..wh..opq', 'foobar'], ['.abc', 'foobar']],
+    [
+      ['.abc', '.wh..wh..opq', 'foobar'],
+      ['.abc', 'foobar'],
+    ],
   ];
   // moby's makeTestLayer: directories 0700, empty files 0600, tarred in walk order.
   const entries = (paths: string[]) => paths.map((p) => (p.endsWith('/') ? dir(p, 0o700) : file(p, '', 0o600)));
@@ -207,7 +212,7 @@ const impliedDirectoryPermissions = (umask: number): Case => ({
   differs:
     umask === 0o022
       ? undefined
-      : 'moby chmods implied directories to 0755 whatever the umask; the agent, like umoci (0777 minus the umask), creates them 0755 minus the process umask: 0750 here (0755 under systemd\'s default umask 022). Explicit modes are exact in both',
+      : "moby chmods implied directories to 0755 whatever the umask; the agent, like umoci (0777 minus the umask), creates them 0755 minus the process umask: 0750 here (0755 under systemd's default umask 022). Explicit modes are exact in both",
 });
 
 const CASES: Case[] = [
@@ -294,7 +299,10 @@ const CASES: Case[] = [
       ],
       ...(negative
         ? { rejected: /entry at byte 0\): negative dev(major|minor)/ }
-        : { check: notExists('dev'), differs: 'moby refuses a device number above 32 bits; the agent never creates device nodes (it skips them, with their numbers), so the layer applies without it' }),
+        : {
+            check: notExists('dev'),
+            differs: 'moby refuses a device number above 32 bits; the agent never creates device nodes (it skips them, with their numbers), so the layer applies without it',
+          }),
     };
   }),
   ...['existing target', 'missing target'].map((sub): Case => ({
@@ -320,7 +328,11 @@ const CASES: Case[] = [
   ...whiteoutLayers(),
   { name: 'TestChrootApplyDotDotFile', layer: [file('..gitme')], check: isFile('..gitme') },
   // slowEmptyTarReader: 10240 zero bytes, i.e. an archive with no entries.
-  ...['TestChrootUntarEmptyArchiveFromSlowReader', 'TestChrootApplyEmptyArchiveFromSlowReader'].map((name): Case => ({ name, layer: Buffer.alloc(10240), check: (r) => expect(readdirSync(r)).toEqual([]) })),
+  ...['TestChrootUntarEmptyArchiveFromSlowReader', 'TestChrootApplyEmptyArchiveFromSlowReader'].map((name): Case => ({
+    name,
+    layer: Buffer.alloc(10240),
+    check: (r) => expect(readdirSync(r)).toEqual([]),
+  })),
 ];
 
 describeLayerCases(

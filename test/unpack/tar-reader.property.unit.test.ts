@@ -79,7 +79,19 @@ function paxRecord(key: string, value: Buffer): Buffer {
   return Buffer.concat([Buffer.from(String(len)), rest]);
 }
 
-function ustarHeader(f: { name: Buffer; prefix?: Buffer; mode: number; uid: number; gid: number; size: number; mtime: number; flag: string; linkname?: Buffer; devmajor?: number; devminor?: number }): Buffer {
+function ustarHeader(f: {
+  name: Buffer;
+  prefix?: Buffer;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: number;
+  flag: string;
+  linkname?: Buffer;
+  devmajor?: number;
+  devminor?: number;
+}): Buffer {
   const h = Buffer.alloc(BLOCK);
   f.name.copy(h, 0, 0, 100);
   octal(f.mode, 8).copy(h, 100);
@@ -219,13 +231,17 @@ function expected(s: Spec): TarEntry {
 
 /** Path text: ASCII and any printable Unicode, no NUL (a C string in the header). */
 const pathText = (maxLength: number) =>
-  fc.oneof(
-    fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength }),
-    fc.string({ unit: 'grapheme', minLength: 1, maxLength }),
-    // Long paths: of short ASCII components (ustar's prefix field can hold most), and of any text.
-    fc.array(fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789._-'), minLength: 1, maxLength: 40, size: 'medium' }), { minLength: 3, maxLength: 12, size: 'large' }).map((c) => c.join('/')),
-    fc.string({ unit: 'grapheme', minLength: 40, maxLength, size: 'large' }),
-  ).filter((p) => !p.includes('\0'));
+  fc
+    .oneof(
+      fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength }),
+      fc.string({ unit: 'grapheme', minLength: 1, maxLength }),
+      // Long paths: of short ASCII components (ustar's prefix field can hold most), and of any text.
+      fc
+        .array(fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789._-'), minLength: 1, maxLength: 40, size: 'medium' }), { minLength: 3, maxLength: 12, size: 'large' })
+        .map((c) => c.join('/')),
+      fc.string({ unit: 'grapheme', minLength: 40, maxLength, size: 'large' }),
+    )
+    .filter((p) => !p.includes('\0'));
 
 const ownerId = fc.oneof(fc.nat(0o7777777), fc.integer({ min: 0o7777777 + 1, max: 2 ** 32 - 1 }));
 const xattrName = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }).filter((n) => !n.includes('='));
@@ -245,7 +261,10 @@ const specArb: fc.Arbitrary<Spec> = fc
     linkpath: pathText(200),
     devmajor: fc.nat(0o7777777),
     devminor: fc.nat(0o7777777),
-    xattrs: fc.uniqueArray(fc.record({ name: xattrName, value: fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)), form: fc.constantFrom<Xattr['form']>('schily', 'libarchive') }), { maxLength: 3, selector: (x) => x.name }),
+    xattrs: fc.uniqueArray(fc.record({ name: xattrName, value: fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)), form: fc.constantFrom<Xattr['form']>('schily', 'libarchive') }), {
+      maxLength: 3,
+      selector: (x) => x.name,
+    }),
     fileFlag: fc.constantFrom<Spec['fileFlag']>('0', '\0', '7'),
     forcePax: fc.boolean(),
     usePrefix: fc.boolean(),
@@ -347,7 +366,9 @@ describe('tar reader: round trip from a POSIX pax writer', () => {
 describe('tar reader: never a crash', () => {
   it('arbitrary bytes', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.uint8Array({ maxLength: 3 * BLOCK }), fc.uint8Array({ maxLength: 3 * BLOCK, size: 'max' })), chunkSizes, async (bytes, sizes) => readsOrRefuses(Buffer.from(bytes), sizes)),
+      fc.asyncProperty(fc.oneof(fc.uint8Array({ maxLength: 3 * BLOCK }), fc.uint8Array({ maxLength: 3 * BLOCK, size: 'max' })), chunkSizes, async (bytes, sizes) =>
+        readsOrRefuses(Buffer.from(bytes), sizes),
+      ),
       OPTIONS,
     );
   });
@@ -355,12 +376,18 @@ describe('tar reader: never a crash', () => {
   it('a valid archive with bytes changed, its header checksums redone', async () => {
     const change = fc.record({ at: fc.nat(), byte: fc.oneof(fc.nat(255), fc.constantFrom(...Buffer.from('0789 \0x-.=\n/'))) });
     await fc.assert(
-      fc.asyncProperty(fc.array(specArb, { minLength: 1, maxLength: 3 }), fc.array(change, { minLength: 1, maxLength: 8 }), fc.option(fc.nat(), { nil: undefined }), fc.boolean(), async (specs, changes, cut, reseal) => {
-        const { bytes, headers } = writeArchive(specs, 'blocks');
-        for (const c of changes) bytes[c.at % bytes.length] = c.byte;
-        if (reseal) for (const h of headers) seal(bytes.subarray(h, h + BLOCK));
-        await readsOrRefuses(cut === undefined ? bytes : bytes.subarray(0, cut % (bytes.length + 1)));
-      }),
+      fc.asyncProperty(
+        fc.array(specArb, { minLength: 1, maxLength: 3 }),
+        fc.array(change, { minLength: 1, maxLength: 8 }),
+        fc.option(fc.nat(), { nil: undefined }),
+        fc.boolean(),
+        async (specs, changes, cut, reseal) => {
+          const { bytes, headers } = writeArchive(specs, 'blocks');
+          for (const c of changes) bytes[c.at % bytes.length] = c.byte;
+          if (reseal) for (const h of headers) seal(bytes.subarray(h, h + BLOCK));
+          await readsOrRefuses(cut === undefined ? bytes : bytes.subarray(0, cut % (bytes.length + 1)));
+        },
+      ),
       OPTIONS,
     );
   });
@@ -410,11 +437,13 @@ const paxValue = fc.oneof(
   fc.constantFrom('1.5', '-1', '-0', '1e3', '0x10', ' 7', '7 ', 'Infinity', 'NaN', '9007199254740993', '1e300', '', '00', '+5').map((v) => Buffer.from(v)),
 );
 /** A record the reader should take: a known key with a value of its kind (no size: it moves the body). */
-const goodRecord = fc.oneof(
-  fc.tuple(fc.constantFrom('uid', 'gid', 'mtime'), fc.nat().map(String)),
-  fc.tuple(fc.constantFrom('path', 'linkpath', 'comment', 'SCHILY.xattr.user.x'), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 })),
-  fc.tuple(fc.constant('LIBARCHIVE.xattr.user.y'), fc.base64String({ maxLength: 20 })),
-).map(([k, v]) => paxRecord(k, Buffer.from(v)));
+const goodRecord = fc
+  .oneof(
+    fc.tuple(fc.constantFrom('uid', 'gid', 'mtime'), fc.nat().map(String)),
+    fc.tuple(fc.constantFrom('path', 'linkpath', 'comment', 'SCHILY.xattr.user.x'), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 })),
+    fc.tuple(fc.constant('LIBARCHIVE.xattr.user.y'), fc.base64String({ maxLength: 20 })),
+  )
+  .map(([k, v]) => paxRecord(k, Buffer.from(v)));
 /** A record of a hostile key, value or length. */
 const badRecord = fc
   .record({
@@ -459,7 +488,12 @@ const hostileEntry: fc.Arbitrary<Hostile> = fc
       fc.uint8Array({ maxLength: 100 }).map((a): Partial<Hostile> => ({ name: Buffer.from(a) })),
       fc.uint8Array({ maxLength: 100 }).map((a): Partial<Hostile> => ({ linkname: Buffer.from(a) })),
       fc.uint8Array({ maxLength: 155 }).map((a): Partial<Hostile> => ({ prefix: Buffer.from(a) })),
-      fc.oneof(fc.constantFrom(...'89xgLKSAD\0'), fc.nat(255).map((n) => String.fromCharCode(n))).map((flag): Partial<Hostile> => ({ flag })),
+      fc
+        .oneof(
+          fc.constantFrom(...'89xgLKSAD\0'),
+          fc.nat(255).map((n) => String.fromCharCode(n)),
+        )
+        .map((flag): Partial<Hostile> => ({ flag })),
       fc.constantFrom('ustar  \0', '\0\0\0\0\0\0\0\0').map((magic): Partial<Hostile> => ({ magic })),
       fc.record({ records: fc.array(fc.oneof(goodRecord, badRecord), { minLength: 1, maxLength: 4 }), global: fc.boolean() }).map((pax): Partial<Hostile> => ({ pax })),
     );

@@ -41,7 +41,7 @@ const HEADER_MTIME_MS = 1_700_000_000_000;
 type Case = Omit<LayerCase, 'tar'> & { layer: RawEntry[] };
 
 const CLIMBS = /climbs out with "\.\."/;
-const CLAMPED = "umoci clamps the `..` at the rootfs root and applies the entry; the agent refuses any entry name or hard link target with `..`";
+const CLAMPED = 'umoci clamps the `..` at the rootfs root and applies the entry; the agent refuses any entry name or hard link target with `..`';
 
 /** umoci's testUnpackEntrySanitiseHelper: "container content" written at <prefix>/file. */
 const CONTAINER_CONTENT = 'container content';
@@ -64,7 +64,9 @@ const symlinkScoping = ([sub, prefix]: [string, string]): Case => ({
 const whiteout = ([sub, p, isDirectory]: [string, string, boolean]): Case => {
   const parent = path.posix.dirname(p);
   const parents = parent === '.' ? [] : parent.split('/').map((_, i, a) => dir(`${a.slice(0, i + 1).join('/')}/`));
-  const target = isDirectory ? [dir(`${p}/`), file(`${p}/file1`, 'some value'), file(`${p}/file2`, 'some value'), dir(`${p}/.subdir/`), file(`${p}/.subdir/file3`, 'some value')] : [file(p, 'some value')];
+  const target = isDirectory
+    ? [dir(`${p}/`), file(`${p}/file1`, 'some value'), file(`${p}/file2`, 'some value'), dir(`${p}/.subdir/`), file(`${p}/.subdir/file3`, 'some value')]
+    : [file(p, 'some value')];
   return {
     name: `TestUnpackEntryWhiteout/${sub}`,
     lower: [...parents, ...target],
@@ -164,14 +166,7 @@ const OPAQUE_TABLE: Array<[string, Dentry[]]> = [
   ],
   [
     'UpperWhiteout',
-    [
-      d('.wh.fileB', REG, true, true),
-      d('fileA', REG, true, true),
-      d('fileB', REG, true, true),
-      d('fileC', REG, false, false),
-      d('.wh.fileA', REG, true, true),
-      d('.wh.fileC', REG, true, true),
-    ],
+    [d('.wh.fileB', REG, true, true), d('fileA', REG, true, true), d('fileB', REG, true, true), d('fileC', REG, false, false), d('.wh.fileA', REG, true, true), d('.wh.fileC', REG, true, true)],
   ],
   [
     'UpperDirWhiteout',
@@ -205,7 +200,9 @@ const opaque = ([sub, dentries]: [string, Dentry[]]): Case => {
       isDir(root),
       ...(upper.length === 0 ? [(r: string) => expect(readdirSync(at(r, root))).toEqual([])] : []),
     ),
-    ...(dentries.some((de) => de.type === FIFO) ? { differs: 'the lower FIFO is skipped (the agent creates no FIFOs or device nodes), so it is already absent before the whiteout; same outcome' } : {}),
+    ...(dentries.some((de) => de.type === FIFO)
+      ? { differs: 'the lower FIFO is skipped (the agent creates no FIFOs or device nodes), so it is already absent before the whiteout; same outcome' }
+      : {}),
   };
 };
 
@@ -230,7 +227,12 @@ const hardlinkCheck: Check = (r) => {
 };
 
 const CASES: Case[] = [
-  ...([['GarbagePrefix', '/..'], ['DotDotPrefix', '..']] as Array<[string, string]>).map(sanitiseScoping),
+  ...(
+    [
+      ['GarbagePrefix', '/..'],
+      ['DotDotPrefix', '..'],
+    ] as Array<[string, string]>
+  ).map(sanitiseScoping),
   ...(
     [
       ['RootPrefix', '/'],

@@ -77,10 +77,18 @@ describe('unpack matches umoci', () => {
     const dir = tempDir('ks-parity-');
     const tars = await layerTars(path.join(dir, 'src'));
     const layout = path.join(dir, 'layout');
-    writeImage(layout, 'parity', tars.map((tar, i) => ({ tar, compression: compressions[i]! })));
+    writeImage(
+      layout,
+      'parity',
+      tars.map((tar, i) => ({ tar, compression: compressions[i]! })),
+    );
     // umoci 0.4.7 reads only gzip layers: it unpacks the same tars gzip-compressed.
     const umociLayout = path.join(dir, 'umoci-layout');
-    writeImage(umociLayout, 'parity', tars.map((tar) => ({ tar, compression: 'gzip' })));
+    writeImage(
+      umociLayout,
+      'parity',
+      tars.map((tar) => ({ tar, compression: 'gzip' })),
+    );
     await must('umoci', ['unpack', '--image', `${umociLayout}:parity`, path.join(dir, 'bundle')]);
 
     const store = await OciStore.open(layout);

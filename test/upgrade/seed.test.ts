@@ -46,7 +46,13 @@ async function content(ctd: Containerd, ns: string): Promise<ContentRow[]> {
     .filter(Boolean)
     .map((l) => {
       const [digest, , , labels] = l.trim().split(/\t+|\s{2,}/);
-      return { digest: digest!, labels: (labels ?? '').split(',').filter((x) => x.startsWith('containerd.io/distribution.source')).sort() };
+      return {
+        digest: digest!,
+        labels: (labels ?? '')
+          .split(',')
+          .filter((x) => x.startsWith('containerd.io/distribution.source'))
+          .sort(),
+      };
     })
     .sort((a, b) => a.digest.localeCompare(b.digest));
 }
@@ -98,7 +104,7 @@ describe.each(containerdMatrix())('seeding into $label', (build) => {
     await registry?.stop();
   });
 
-  it('prepull seeds the index, every manifest and config, and the chosen platform\'s layers, each labelled with its source', async () => {
+  it("prepull seeds the index, every manifest and config, and the chosen platform's layers, each labelled with its source", async () => {
     const r = await runAgent(['--root', root, '--json', 'prepull', image]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const result = JSON.parse(r.stdout) as { digest: string; seeded: string };
@@ -122,10 +128,7 @@ describe.each(containerdMatrix())('seeding into $label', (build) => {
     const peerHosts = path.join(peerDir, 'certs.d');
     mkdirSync(path.join(peerHosts, registry.host), { recursive: true });
     // Spegel is the only host; the registry's own address is a closed port.
-    writeFileSync(
-      path.join(peerHosts, registry.host, 'hosts.toml'),
-      `server = "http://127.0.0.1:${closed}"\n\n[host."${spegel.url}"]\n  capabilities = ["pull", "resolve"]\n`,
-    );
+    writeFileSync(path.join(peerHosts, registry.host, 'hosts.toml'), `server = "http://127.0.0.1:${closed}"\n\n[host."${spegel.url}"]\n  capabilities = ["pull", "resolve"]\n`);
     const peer = await startContainerd(LOCAL, peerDir, peerHosts);
     try {
       const pull = await peer.ctr(['-n', 'k8s.io', 'images', 'pull', '--platform', 'linux/amd64', '--hosts-dir', peerHosts, image]);
@@ -149,7 +152,9 @@ describe.each(containerdMatrix())('seeding into $label', (build) => {
 
   it('hands each blob to containerd as it lands, while the rest still downloads', async () => {
     await pushImage(undefined, writeKairosImage(path.join(dir, 'slow-img'), 'v1', [3_000_000, 1_000_000]), `${registry.host}/kairos/slow:v1`);
-    const layers = (JSON.parse(await must('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/kairos/slow:v1`])) as { layers: { digest: string }[] }).layers.map((l) => l.digest);
+    const layers = (JSON.parse(await must('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/kairos/slow:v1`])) as { layers: { digest: string }[] }).layers.map(
+      (l) => l.digest,
+    );
     // The first layer the agent asks for goes through; the other is held until the test has seen the first in containerd.
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));

@@ -68,11 +68,7 @@ describe('upgrade', () => {
       release: release('v3.6.0'),
       kairosAgent,
       binds: [path.dirname(FAULT)],
-      kairosSpegel: [
-        '  distro: containerd',
-        '  containerd: {socket: /run/none/containerd.sock}',
-        `  upgrade: {kairos_agent: ${kairosAgent}, reboot_delay: 300ms, reboot_command: /root/reboot}`,
-      ],
+      kairosSpegel: ['  distro: containerd', '  containerd: {socket: /run/none/containerd.sock}', `  upgrade: {kairos_agent: ${kairosAgent}, reboot_delay: 300ms, reboot_command: /root/reboot}`],
       ...(opts.stateMiB ? { stateMiB: opts.stateMiB } : {}),
     });
     nodes.push(n);
@@ -162,7 +158,13 @@ describe('upgrade', () => {
     const pre = await n.kairosSpegel(['--json', 'prepull', img('os:v3.6.1')]);
     expect(pre.code, pre.stderr).toBe(0);
     const blobs = n.node.path('/usr/local/kairos-spegel/store/blobs/sha256');
-    const layer = readdirSync(blobs).map((f) => path.join(blobs, f)).find((f) => readFileSync(f).subarray(0, 2).equals(Buffer.from([0x1f, 0x8b])))!; // the gzip layer
+    const layer = readdirSync(blobs)
+      .map((f) => path.join(blobs, f))
+      .find((f) =>
+        readFileSync(f)
+          .subarray(0, 2)
+          .equals(Buffer.from([0x1f, 0x8b])),
+      )!; // the gzip layer
     const bytes = readFileSync(layer);
     bytes[Math.floor(bytes.length / 2)]! ^= 0x10;
     writeFileSync(layer, bytes);
@@ -269,7 +271,7 @@ describe('upgrade', () => {
     };
     const t0 = performance.now();
     const calibration = upgrade('/root/calibration.log');
-    await waitFor('kairos-agent to start in the calibration run', () => (existsSync(n.node.path('/root/calibration.log')) || undefined), 120_000);
+    await waitFor('kairos-agent to start in the calibration run', () => existsSync(n.node.path('/root/calibration.log')) || undefined, 120_000);
     const agentStart = performance.now() - t0;
     expect(await calibration.exited).toBe(0);
     const whole = performance.now() - t0;
@@ -283,9 +285,16 @@ describe('upgrade', () => {
     const stillRunning = () => (existsSync(`${log}.running`) ? readdirSync(`${log}.running`) : []);
     await waitFor('the last kairos-agent to finish', () => (stillRunning().length === 0 ? true : undefined), 60_000).catch(async (err: unknown) => {
       const ps = await run('ps', ['-eo', 'pid,ppid,stat,etime,args']);
-      throw new Error(`${(err as Error).message}; pids still marked running: ${stillRunning().join(' ')}; processes:\n${ps.stdout.split('\n').filter((l) => /kairos-(agent|spegel)/.test(l)).join('\n')}`);
+      throw new Error(
+        `${(err as Error).message}; pids still marked running: ${stillRunning().join(' ')}; processes:\n${ps.stdout
+          .split('\n')
+          .filter((l) => /kairos-(agent|spegel)/.test(l))
+          .join('\n')}`,
+      );
     });
-    const starts = readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('start '));
+    const starts = readFileSync(log, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('start '));
     expect(starts.length, 'some kill came after kairos-agent had started').toBeGreaterThan(5);
     expect(starts.filter((l) => !l.endsWith(' others=0'))).toEqual([]);
   }, 300_000);

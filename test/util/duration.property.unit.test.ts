@@ -35,7 +35,10 @@ describe('durations: round trip from values', () => {
     const ns = fc.oneof(
       fc.bigInt(0n, MAX_NS),
       // Whole units (the h/m/s form), and small values.
-      fc.tuple(fc.bigInt(0n, 2_562_047n), fc.constantFrom(...Object.values(UNIT_NS))).map(([n, u]) => n * u).filter((n) => n <= MAX_NS),
+      fc
+        .tuple(fc.bigInt(0n, 2_562_047n), fc.constantFrom(...Object.values(UNIT_NS)))
+        .map(([n, u]) => n * u)
+        .filter((n) => n <= MAX_NS),
       fc.bigInt(0n, 10n ** 12n),
     );
     fc.assert(
@@ -105,10 +108,7 @@ describe('durations: never a crash', () => {
   };
 
   it('any text', () => {
-    fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 40, size: 'medium' }), fc.string({ unit: 'grapheme-ascii', maxLength: 40, size: 'medium' })), numberOrNothing),
-      OPTIONS,
-    );
+    fc.assert(fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 40, size: 'medium' }), fc.string({ unit: 'grapheme-ascii', maxLength: 40, size: 'medium' })), numberOrNothing), OPTIONS);
   });
 
   it('text made of the syntax: digits, dots, units, signs, spaces', () => {

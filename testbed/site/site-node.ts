@@ -86,7 +86,10 @@ export class SiteNode {
     const hostsDir = path.join(r, 'etc/containerd/certs.d');
     mkdirSync(path.join(r, 'oem'), { recursive: true });
     mkdirSync(path.join(hostsDir, opts.registry), { recursive: true });
-    writeFileSync(path.join(r, 'oem/90_kairos-spegel.yaml'), `#cloud-config\nkairos-spegel:\n  distro: containerd\n  mirror:\n    ports: [${MIRROR_PORT}]\n  containerd:\n    ctr: ${defaultContainerd().ctr}\n  upgrade:\n    kairos_agent: ${defaultKairosAgent().binary}\n`);
+    writeFileSync(
+      path.join(r, 'oem/90_kairos-spegel.yaml'),
+      `#cloud-config\nkairos-spegel:\n  distro: containerd\n  mirror:\n    ports: [${MIRROR_PORT}]\n  containerd:\n    ctr: ${defaultContainerd().ctr}\n  upgrade:\n    kairos_agent: ${defaultKairosAgent().binary}\n`,
+    );
     writeFileSync(path.join(r, 'etc/containerd/config.toml'), `version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"\n`);
     // The user's own file for a plain-HTTP registry: configure adds the mirror to it.
     writeFileSync(path.join(hostsDir, opts.registry, 'hosts.toml'), `server = "http://${opts.registry}"\n`);

@@ -16,9 +16,18 @@ function cell(e: EndpointState): string[] {
 }
 
 function human(r: HealthReport): string {
-  const lines = [`${r.status.toUpperCase()} (distro ${r.distro}${r.node_ip ? `, node IP ${r.node_ip}` : ''}, containerd ${r.containerd.version !== null ? r.containerd.version : `not asked: ${r.containerd.reason}`})`];
+  const lines = [
+    `${r.status.toUpperCase()} (distro ${r.distro}${r.node_ip ? `, node IP ${r.node_ip}` : ''}, containerd ${r.containerd.version !== null ? r.containerd.version : `not asked: ${r.containerd.reason}`})`,
+  ];
   if (r.endpoints.length > 0) lines.push('', table(['ENDPOINT', 'TCP', '/v2/', 'READY', 'STATE'], r.endpoints.map(cell)));
-  if (r.config.length > 0) lines.push('', table(['CONFIG', 'STATE'], r.config.map((c) => [c.file, c.state])));
+  if (r.config.length > 0)
+    lines.push(
+      '',
+      table(
+        ['CONFIG', 'STATE'],
+        r.config.map((c) => [c.file, c.state]),
+      ),
+    );
   if (r.reasons.length > 0) lines.push('', 'Problems:', ...r.reasons.map((x) => `  - ${x}`));
   if (r.warnings.length > 0) lines.push('', 'Fixes:', ...r.warnings.map((w) => `  - ${w.key ?? w.file}: ${w.fix}`));
   return lines.join('\n');

@@ -16,7 +16,14 @@ export const run: CommandRun<typeof STATUS_OPTIONS> = async (ctx) => {
         ? `no images in ${r.store}`
         : table(
             ['IMAGE', 'SIZE', 'FROM PEERS', 'FROM UPSTREAM', 'STAGED', 'SEEDED'],
-            r.images.map((i) => [i.image, formatBytes(i.size), formatBytes(i.bytes.from_peers), formatBytes(i.bytes.from_upstream), i.staged ? (i.staged.version ?? 'yes') : '-', i.seeded ? 'yes' : '-']),
+            r.images.map((i) => [
+              i.image,
+              formatBytes(i.size),
+              formatBytes(i.bytes.from_peers),
+              formatBytes(i.bytes.from_upstream),
+              i.staged ? (i.staged.version ?? 'yes') : '-',
+              i.seeded ? 'yes' : '-',
+            ]),
           ),
     );
     const last = r.applied.at(-1);

@@ -97,7 +97,11 @@ export class Authorizer {
       this.basic = true;
       return;
     }
-    throw new RegistryError('E_UNAUTHORIZED', `${this.registry} refused the request ${this.who()} and offered no usable authentication (${wwwAuthenticate ?? 'no WWW-Authenticate header'})`, this.hint);
+    throw new RegistryError(
+      'E_UNAUTHORIZED',
+      `${this.registry} refused the request ${this.who()} and offered no usable authentication (${wwwAuthenticate ?? 'no WWW-Authenticate header'})`,
+      this.hint,
+    );
   }
 
   /** What was refused when a request is refused even after authenticating, to start its error message. */

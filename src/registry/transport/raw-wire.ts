@@ -184,12 +184,9 @@ export function rawExchange(url: URL, req: WireRequest, opts: RawWireOptions, on
         }
         const wait = body(buf);
         if (wait) {
-          wait.then(
-            () => {
-              if (!settled) socket.resume();
-            },
-            finish,
-          );
+          wait.then(() => {
+            if (!settled) socket.resume();
+          }, finish);
           return false; // pause reading until the sink is done
         }
         return true;

@@ -44,11 +44,13 @@ export async function loadTls(root: Root, files: TlsFiles): Promise<TlsOptions> 
   };
   const tls: TlsOptions = {};
   if (files.ca) {
-    tls.ca = await Promise.all(files.ca.map(async (p) => {
-      const ca = await read('ca', p);
-      usable('ca', p, { ca: [ca] });
-      return ca;
-    }));
+    tls.ca = await Promise.all(
+      files.ca.map(async (p) => {
+        const ca = await read('ca', p);
+        usable('ca', p, { ca: [ca] });
+        return ca;
+      }),
+    );
   }
   const pair = files.client?.[0];
   if (pair) {

@@ -137,12 +137,16 @@ export class Transport {
   fetch(req: FetchRequest): Promise<Answer> {
     const exchange = async (signal: AbortSignal | undefined): Promise<Answer> => {
       let body: Collector | undefined;
-      const head = await this.send({ ...req, ...(signal ? { signal } : {}) }, (foreign) => (url, w, onHead) => undiciExchange(foreign ? this.foreign : this.own, url, w, onHead), (h) => {
-        const tooLong = () => new RegistryError('E_SIZE', `${req.what}: the answer is larger than ${req.limit} bytes`);
-        if (req.method === 'GET' && Number(h.headers['content-length'] ?? 0) > req.limit) throw tooLong();
-        body = new Collector(req.limit, tooLong);
-        return body;
-      });
+      const head = await this.send(
+        { ...req, ...(signal ? { signal } : {}) },
+        (foreign) => (url, w, onHead) => undiciExchange(foreign ? this.foreign : this.own, url, w, onHead),
+        (h) => {
+          const tooLong = () => new RegistryError('E_SIZE', `${req.what}: the answer is larger than ${req.limit} bytes`);
+          if (req.method === 'GET' && Number(h.headers['content-length'] ?? 0) > req.limit) throw tooLong();
+          body = new Collector(req.limit, tooLong);
+          return body;
+        },
+      );
       return { ...head, body: body?.bytes() ?? Buffer.alloc(0) };
     };
     return req.deadlineMs === undefined ? exchange(req.signal) : withDeadline(req.what, req.deadlineMs, req.signal, exchange);

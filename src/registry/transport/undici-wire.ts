@@ -11,7 +11,8 @@ import type { BodySink, ResponseHead, WireRequest } from './wire.ts';
 function wireError(err: unknown, req: WireRequest): unknown {
   if (req.signal?.aborted) return req.signal.reason ?? err;
   if (err instanceof RegistryError) return err;
-  if (err instanceof errors.HTTPParserError || err instanceof errors.ResponseContentLengthMismatchError) return new RegistryError('E_HTTP', `${req.what}: malformed HTTP response: ${errorMessage(err)}`, undefined, { cause: err });
+  if (err instanceof errors.HTTPParserError || err instanceof errors.ResponseContentLengthMismatchError)
+    return new RegistryError('E_HTTP', `${req.what}: malformed HTTP response: ${errorMessage(err)}`, undefined, { cause: err });
   return new RegistryError('E_NETWORK', `${req.what}: ${errorMessage(err)}`, undefined, { cause: err });
 }
 
