@@ -3,7 +3,7 @@
  * docs or a comment must be able to open what it names. Checked: relative Markdown links,
  * and every path-like token ending in a source or doc extension, in the docs and in every
  * source, test and script file, against the files git tracks (a token may name a file by
- * its tail, as comments do: "registry/redirect.ts").
+ * its tail, as comments do: "transport/redirect.ts").
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
