@@ -5,6 +5,7 @@
  * errors or stalls, and committed only when size and sha256 match. Wrong bytes are never
  * committed: the download restarts without the sources that contributed to it.
  */
+import { digestFromHex } from '../registry/digest.ts';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { stat, truncate } from 'node:fs/promises';
 import { AgentError, errnoCode, errorMessage } from '../errors.ts';
@@ -211,7 +212,7 @@ async function fetchVerified(ctx: BlobContext, desc: Descriptor, p: Partial, dro
             release?.();
           }
         }
-        const actual = `sha256:${await p.hash.digest(p.offset)}`;
+        const actual = digestFromHex(await p.hash.digest(p.offset));
         if (actual === desc.digest) return;
         if (p.inherited > 0) {
           // An earlier run's partial file (a crash, a bad disk) can hold garbage: it is

@@ -4,7 +4,7 @@
  * but not about a digest; through the mirror only when configured. From then on
  * everything is fetched by digest and checked against it.
  */
-import { createHash } from 'node:crypto';
+import { digestOf, isDigest, type Digest } from '../registry/digest.ts';
 import { errorMessage } from '../errors.ts';
 import { RegistryError, isRegistryError } from '../registry/errors.ts';
 import { isManifestMediaType, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, parseManifest, type Descriptor, type Manifest } from '../registry/manifest.ts';
@@ -14,7 +14,7 @@ import type { OciStore } from '../store/oci-store.ts';
 import { walkSources, type WalkContext } from './source-walker.ts';
 
 export interface FetchedManifest {
-  digest: string;
+  digest: Digest;
   mediaType: string;
   bytes: Buffer;
   manifest: Manifest;
@@ -36,13 +36,13 @@ function askManifest(s: Source, repository: string, ref: string, method: 'GET' |
 }
 
 /** HEAD manifests/<tag> at one source: the digest it names. */
-async function headTag(s: Source, ref: ImageRef, deadlineMs: number, signal?: AbortSignal): Promise<string> {
+async function headTag(s: Source, ref: ImageRef, deadlineMs: number, signal?: AbortSignal): Promise<Digest> {
   const head = await askManifest(s, ref.repository, ref.tag!, 'HEAD', formatImageRef(ref), deadlineMs, signal);
   const digest = head.headers['docker-content-digest'];
-  if (digest && /^sha256:[a-f0-9]{64}$/.test(digest)) return digest;
+  if (isDigest(digest)) return digest;
   // Some registries omit the header on HEAD: hash the manifest itself.
   const get = await askManifest(s, ref.repository, ref.tag!, 'GET', formatImageRef(ref), deadlineMs, signal);
-  return `sha256:${createHash('sha256').update(get.body).digest('hex')}`;
+  return digestOf(get.body);
 }
 
 export interface ResolveOptions {
@@ -50,7 +50,7 @@ export interface ResolveOptions {
 }
 
 /** The digest a reference names, and who said so. */
-export async function resolveDigest(ctx: WalkContext, ref: ImageRef, opts: ResolveOptions): Promise<{ digest: string; by: string }> {
+export async function resolveDigest(ctx: WalkContext, ref: ImageRef, opts: ResolveOptions): Promise<{ digest: Digest; by: string }> {
   if (ref.digest) return { digest: ref.digest, by: 'reference' };
   const upstream = ctx.sources.find((s) => s.role === 'upstream');
   let upstreamError: string | undefined;
@@ -84,13 +84,13 @@ export async function resolveDigest(ctx: WalkContext, ref: ImageRef, opts: Resol
 }
 
 /** GET manifests/<digest> from the sources, verified against the digest. */
-export async function fetchManifest(ctx: WalkContext, ref: ImageRef, digest: string, onBytes: (s: Source, n: number) => void): Promise<FetchedManifest> {
+export async function fetchManifest(ctx: WalkContext, ref: ImageRef, digest: Digest, onBytes: (s: Source, n: number) => void): Promise<FetchedManifest> {
   const what = `manifest ${digest} of ${formatImageRef({ ...ref, digest: undefined })}`;
   return walkSources(ctx, what, async (s) => {
     if (!s.host.capabilities.has('pull')) throw new RegistryError('E_NOT_FOUND', `${s.origin} has no pull capability`);
     const { body: bytes, headers } = await askManifest(s, ref.repository, digest, 'GET', what, ctx.deadlineMs, ctx.signal);
     onBytes(s, bytes.length);
-    const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const actual = digestOf(bytes);
     if (actual !== digest) throw new RegistryError('E_DIGEST', `${s.origin} sent a manifest that hashes to ${actual}, not ${digest}`);
     const manifest = parseManifest(bytes, headers['content-type'], `${what} from ${s.origin}`);
     return { digest, mediaType: manifest.mediaType, bytes, manifest, source: s };

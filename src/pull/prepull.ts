@@ -4,6 +4,7 @@
  * durability: blobs first, then the manifests, then index.json, so the store never
  * names an image it does not fully hold.
  */
+import type { Digest } from '../registry/digest.ts';
 import type { AgentConfig } from '../config/agent-config.ts';
 import { errorMessage } from '../errors.ts';
 import type { Root } from '../fs/root.ts';
@@ -40,7 +41,7 @@ export interface PrepullResult {
   /** The reference as stored (index.json ref.name). */
   ref: string;
   /** What the reference resolved to (an index or a manifest). */
-  digest: string;
+  digest: Digest;
   /** The platform's image manifest. */
   manifest: Descriptor;
   platform: string;

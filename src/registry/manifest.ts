@@ -3,6 +3,7 @@
  * list and v2 manifest), parsed from untrusted bytes into typed values once, and the
  * platform choice within an index.
  */
+import { isDigest, type Digest } from './digest.ts';
 import { RegistryError } from './errors.ts';
 
 export const MEDIA_TYPES = {
@@ -25,7 +26,6 @@ const IMAGE_TYPES: readonly string[] = [MEDIA_TYPES.ociManifest, MEDIA_TYPES.doc
 /** Manifests are small; anything bigger is not one (and must not be buffered). */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const MAX_BLOB_BYTES = 2 ** 45;
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 export interface Platform {
   os: string;
@@ -35,7 +35,7 @@ export interface Platform {
 
 export interface Descriptor {
   mediaType: string;
-  digest: string;
+  digest: Digest;
   size: number;
   platform?: Platform;
   annotations?: Record<string, string>;
@@ -50,7 +50,7 @@ function descriptor(v: unknown, where: string, field: string): Descriptor {
   if (typeof v !== 'object' || v === null) throw bad('expected a descriptor object');
   const d = v as Json;
   if (typeof d['mediaType'] !== 'string' || d['mediaType'] === '') throw bad('mediaType missing');
-  if (typeof d['digest'] !== 'string' || !DIGEST.test(d['digest'])) throw bad(`digest ${JSON.stringify(d['digest'])} is not a sha256 digest`);
+  if (!isDigest(d['digest'])) throw bad(`digest ${JSON.stringify(d['digest'])} is not a sha256 digest`);
   if (typeof d['size'] !== 'number' || !Number.isSafeInteger(d['size']) || d['size'] < 0 || d['size'] > MAX_BLOB_BYTES) throw bad(`size ${JSON.stringify(d['size'])} is not a valid size`);
   const out: Descriptor = { mediaType: d['mediaType'], digest: d['digest'], size: d['size'] };
   const p = d['platform'];

@@ -3,6 +3,7 @@
  * `docker.io/library/ubuntu:latest`; a first component with a dot, a colon or
  * `localhost` is a registry; `@sha256:<64 hex>` pins a digest.
  */
+import { isDigest, type Digest } from './digest.ts';
 import { UsageError } from '../errors.ts';
 
 export interface ImageRef {
@@ -11,10 +12,9 @@ export interface ImageRef {
   /** Repository path within the registry: library/ubuntu. */
   repository: string;
   tag?: string;
-  digest?: string;
+  digest?: Digest;
 }
 
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 /**
@@ -29,12 +29,13 @@ const MAX_NAME = 255;
 export function parseImageRef(text: string): ImageRef {
   const bad = (why: string) => new UsageError(`invalid image reference "${text}": ${why}`, 'write it as [registry/]repository[:tag][@sha256:digest], e.g. quay.io/kairos/ubuntu:24.04');
   let rest = text.trim();
-  let digest: string | undefined;
+  let digest: Digest | undefined;
   const at = rest.indexOf('@');
   if (at >= 0) {
-    digest = rest.slice(at + 1);
+    const text = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!DIGEST.test(digest)) throw bad('the digest must be sha256: followed by 64 lowercase hex digits');
+    if (!isDigest(text)) throw bad('the digest must be sha256: followed by 64 lowercase hex digits');
+    digest = text;
   }
   let tag: string | undefined;
   const slash = rest.lastIndexOf('/');

@@ -5,6 +5,7 @@
  * is rewritten first, so a crash in between only leaves unreferenced blobs for the next gc.
  * The caller holds the store, staging and upgrade locks.
  */
+import { digestHex } from '../registry/digest.ts';
 import { readdir, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { listImages, type StoredImage } from './images.ts';
@@ -33,7 +34,7 @@ export async function collectGarbage(store: OciStore, stats: TransferStats, opts
   const images = await listImages(store, stats);
   const kept = images.slice(0, opts.keep);
   const removed = images.slice(opts.keep);
-  const keptManifests = new Set(kept.map((i) => i.manifest.digest.slice('sha256:'.length)));
+  const keptManifests = new Set(kept.map((i) => digestHex(i.manifest.digest)));
   const stagings = (await readdir(opts.stagingBase).catch(() => [] as string[]))
     .filter((name) => /^[0-9a-f]{64}$/.test(name) && !keptManifests.has(name))
     .map((name) => path.join(opts.stagingBase, name));

@@ -1,4 +1,5 @@
 /** What the store holds: images by reference, with their sizes and provenance. */
+import { isDigest } from '../registry/digest.ts';
 import { isManifestMediaType, MEDIA_TYPES, parseManifest, type Descriptor } from '../registry/manifest.ts';
 import { ANNOTATIONS, OciStore } from './oci-store.ts';
 import { TransferStats, type ByRole } from './transfer-stats.ts';
@@ -42,7 +43,7 @@ async function indexMetadata(store: OciStore, index: Descriptor, chosen: string)
 /** The index an image was chosen from, as recorded in its index.json entry. */
 async function chosenFrom(store: OciStore, entry: Descriptor): Promise<Descriptor | undefined> {
   const digest = entry.annotations?.[ANNOTATIONS.indexDigest];
-  if (!digest) return undefined;
+  if (!isDigest(digest)) return undefined;
   const mediaType = entry.annotations?.[ANNOTATIONS.indexMediaType] ?? MEDIA_TYPES.ociIndex;
   return { digest, mediaType, size: (await store.readBlob(digest)).length };
 }

@@ -4,6 +4,7 @@
  * under blobs/ only complete and verified (renamed in after fsync); index.json is
  * replaced atomically.
  */
+import { digestFromHex, digestHex, digestOf, type Digest } from '../registry/digest.ts';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
@@ -31,10 +32,6 @@ export interface IndexJson {
   manifests: Descriptor[];
 }
 
-function hex(digest: string): string {
-  return digest.slice('sha256:'.length);
-}
-
 export class OciStore {
   readonly dir: string;
 
@@ -58,7 +55,7 @@ export class OciStore {
   }
 
   /** Whether the stored blob's bytes hash to its digest (false when it is missing). */
-  async verifyBlob(digest: string): Promise<boolean> {
+  async verifyBlob(digest: Digest): Promise<boolean> {
     const hash = createHash('sha256');
     try {
       await pipeline(createReadStream(this.blobPath(digest)), hash);
@@ -66,18 +63,18 @@ export class OciStore {
       if (errnoCode(err) === 'ENOENT') return false;
       throw err;
     }
-    return `sha256:${hash.digest('hex')}` === digest;
+    return digestFromHex(hash.digest('hex')) === digest;
   }
 
-  blobPath(digest: string): string {
-    return path.join(this.dir, 'blobs', 'sha256', hex(digest));
+  blobPath(digest: Digest): string {
+    return path.join(this.dir, 'blobs', 'sha256', digestHex(digest));
   }
 
-  ingestPath(digest: string): string {
-    return path.join(this.dir, 'ingest', `${hex(digest)}.partial`);
+  ingestPath(digest: Digest): string {
+    return path.join(this.dir, 'ingest', `${digestHex(digest)}.partial`);
   }
 
-  async hasBlob(digest: string, size?: number): Promise<boolean> {
+  async hasBlob(digest: Digest, size?: number): Promise<boolean> {
     try {
       const s = await stat(this.blobPath(digest));
       return size === undefined || s.size === size;
@@ -87,13 +84,13 @@ export class OciStore {
     }
   }
 
-  async readBlob(digest: string): Promise<Buffer> {
+  async readBlob(digest: Digest): Promise<Buffer> {
     return readFile(this.blobPath(digest));
   }
 
   /** Stores small content (manifests) after checking it against its digest. */
-  async putBlob(digest: string, bytes: Uint8Array): Promise<void> {
-    const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  async putBlob(digest: Digest, bytes: Uint8Array): Promise<void> {
+    const actual = digestOf(bytes);
     if (actual !== digest) throw new AgentError('E_DIGEST', `refusing to store content as ${digest}: it hashes to ${actual}`);
     // Small: the stored copy is compared whole, so a damaged one is replaced on every run.
     const stored = await readFile(this.blobPath(digest)).catch(() => undefined);
@@ -102,7 +99,7 @@ export class OciStore {
   }
 
   /** Moves a verified download from ingest/ into blobs/, durably. */
-  async commitIngest(digest: string): Promise<void> {
+  async commitIngest(digest: Digest): Promise<void> {
     const partial = this.ingestPath(digest);
     const fh = await open(partial, 'r+');
     try {
@@ -148,11 +145,11 @@ export class OciStore {
     await this.writeIndex(index);
   }
 
-  async listBlobs(): Promise<string[]> {
-    return (await readdir(path.join(this.dir, 'blobs', 'sha256'))).filter((n) => /^[a-f0-9]{64}$/.test(n)).map((n) => `sha256:${n}`);
+  async listBlobs(): Promise<Digest[]> {
+    return (await readdir(path.join(this.dir, 'blobs', 'sha256'))).flatMap((n) => digestFromHex(n) ?? []);
   }
 
-  async removeBlob(digest: string): Promise<void> {
+  async removeBlob(digest: Digest): Promise<void> {
     await unlink(this.blobPath(digest)).catch((err: unknown) => {
       if (errnoCode(err) !== 'ENOENT') throw err;
     });

@@ -5,6 +5,8 @@
  * node waits for the one that downloads, that is the difference between one download
  * and one download plus a second transfer of the whole image.
  */
+import { isDigest } from '../registry/digest.ts';
+
 export interface PendingManifest {
   digest: string;
   mediaType: string;
@@ -33,7 +35,7 @@ export class PendingImage {
 
   /** The manifest a registry request for `repository` (registry/repo) names: by tag (only this image's) or by digest. */
   manifest(repository: string, ref: string): PendingManifest | undefined {
-    if (ref.startsWith('sha256:')) return this.manifests.get(ref);
+    if (isDigest(ref)) return this.manifests.get(ref);
     return `${repository}:${ref}` === this.refName ? this.top : undefined;
   }
 

@@ -6,6 +6,7 @@
  * what containerd 2 fetches by default. The `ns` parameter names the registry a tag belongs to. An image still downloading is offered too: its manifests
  * from memory, and a request for one of its blobs is answered once the blob has landed.
  */
+import { isDigest, type Digest } from '../registry/digest.ts';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -24,7 +25,7 @@ export interface StoreServer {
 const PATH = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/;
 
 interface Found {
-  digest: string;
+  digest: Digest;
   mediaType: string;
 }
 
@@ -32,7 +33,7 @@ interface Found {
 async function manifestFor(store: OciStore, registry: string, repo: string, ref: string): Promise<Found | undefined> {
   for (const image of await listImages(store, await TransferStats.load(store.dir))) {
     const manifests = storedManifests(image);
-    if (!ref.startsWith('sha256:')) {
+    if (!isDigest(ref)) {
       if (image.ref === `${registry}/${repo}:${ref}`) return manifests[0];
       continue;
     }
@@ -59,7 +60,7 @@ export async function serveStore(store: OciStore, pending?: PendingImage): Promi
         return void res.end(req.method === 'HEAD' ? undefined : m.bytes);
       }
       found = await manifestFor(store, registry, repo, ref);
-    } else if (/^sha256:[a-f0-9]{64}$/.test(ref) && ((await store.hasBlob(ref)) || (await pending?.landing(ref)))) {
+    } else if (isDigest(ref) && ((await store.hasBlob(ref)) || (await pending?.landing(ref)))) {
       found = { digest: ref, mediaType: 'application/octet-stream' };
     }
     if (!found)

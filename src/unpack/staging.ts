@@ -4,6 +4,7 @@
  * synced, so a crash at any moment leaves either a complete staging or an unmarked one,
  * which is never used and is removed by the next run.
  */
+import { digestHex, type Digest } from '../registry/digest.ts';
 import { execFile } from 'node:child_process';
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -25,8 +26,8 @@ export interface StagedImage {
   rootfs: string;
 }
 
-export function stagingDir(base: string, manifestDigest: string): string {
-  return path.join(base, manifestDigest.replace(/^sha256:/, ''));
+export function stagingDir(base: string, manifestDigest: Digest): string {
+  return path.join(base, digestHex(manifestDigest));
 }
 
 export async function readMarker(dir: string): Promise<StagedImage | undefined> {

@@ -3,6 +3,7 @@
  * (read, decompress, hash, apply), its diff_id from the image config checked at the
  * end of the layer. Any failure removes the staging: a rejected layer leaves nothing.
  */
+import { digestFromHex, isDigest, type Digest } from '../registry/digest.ts';
 import { parseJsonObject } from '../util/json.ts';
 import { createHash } from 'node:crypto';
 import { mkdir, open } from 'node:fs/promises';
@@ -30,13 +31,13 @@ export interface UnpackOptions {
   signal?: AbortSignal;
 }
 
-function diffIds(config: Buffer, layers: number, where: string): string[] {
+function diffIds(config: Buffer, layers: number, where: string): Digest[] {
   const json = parseJsonObject(config.toString('utf8')) as { rootfs?: { type?: unknown; diff_ids?: unknown } } | undefined;
   if (json === undefined) throw new UnpackError(`${where}: the image config is not a JSON object`);
   const ids = json.rootfs?.diff_ids;
-  if (!Array.isArray(ids) || !ids.every((d) => typeof d === 'string' && /^sha256:[a-f0-9]{64}$/.test(d))) throw new UnpackError(`${where}: the image config has no valid rootfs.diff_ids`);
+  if (!Array.isArray(ids) || !ids.every(isDigest)) throw new UnpackError(`${where}: the image config has no valid rootfs.diff_ids`);
   if (ids.length !== layers) throw new UnpackError(`${where}: the config lists ${ids.length} diff_ids for ${layers} layers`);
-  return ids as string[];
+  return ids;
 }
 
 async function* hashing(source: AsyncIterable<Buffer>, hash: ReturnType<typeof createHash>): AsyncGenerator<Buffer> {
@@ -79,7 +80,7 @@ export async function unpackImage(opts: UnpackOptions): Promise<StagedImage> {
       } finally {
         await blob.close();
       }
-      const diff = `sha256:${hash.digest('hex')}`;
+      const diff = digestFromHex(hash.digest('hex'));
       if (diff !== ids[i]) throw new UnpackError(`${what}: its uncompressed content is ${diff}, but the image config says diff_id ${ids[i]}`);
       log.info({ layer: i + 1, of: layers.length, entries: applier.stats.entries, seconds: (Date.now() - t0) / 1000 }, 'layer unpacked');
     }

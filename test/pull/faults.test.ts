@@ -184,12 +184,27 @@ describe('prepull under faults', () => {
     expect(tries[2]!.at - tries[1]!.at).toBeGreaterThanOrEqual(950);
   });
 
-  it('upstream that keeps answering 429: bounded retries, then a clear failure', async () => {
-    reset({ mirror: (q) => spegelNotFound(q.url), upstream: (q) => (isBlob(q, big.digest) ? { kind: 'status', status: 429, headers: { 'retry-after': '0' } } : undefined) });
+  it("upstream that keeps answering 429: bounded retries, then a clear failure quoting the registry's TOOMANYREQUESTS", async () => {
+    const body = JSON.stringify({ errors: [{ code: 'TOOMANYREQUESTS', message: 'You have reached your pull rate limit.' }] });
+    reset({
+      mirror: (q) => spegelNotFound(q.url),
+      upstream: (q) => (isBlob(q, big.digest) ? { kind: 'status', status: 429, body, headers: { 'retry-after': '0', 'content-type': 'application/json' } } : undefined),
+    });
     const b = bed();
     const r = await b.prepull([image]);
     expect(r.code).toBe(1);
     expect(upstream.requests.filter((q) => isBlob(q, big.digest)).length).toBe(6);
-    expect(r.error!.message).toMatch(new RegExp(`no source could provide blob ${big.digest}.*HTTP 429`));
+    expect(r.error!.message).toMatch(new RegExp(`no source could provide blob ${big.digest}.*HTTP 429: TOOMANYREQUESTS: You have reached your pull rate limit\\.`));
+  });
+
+  it("upstream refusing the manifest with 403 DENIED: the user reads the registry's own words, E_UNAUTHORIZED", async () => {
+    const body = JSON.stringify({ errors: [{ code: 'DENIED', message: 'requested access to the resource is denied' }] });
+    reset({
+      mirror: (q) => spegelNotFound(q.url),
+      upstream: (q) => (q.url.includes('/manifests/') ? { kind: 'status', status: 403, body, headers: { 'content-type': 'application/json' } } : undefined),
+    });
+    const r = await bed().prepull([image]);
+    expect(r.code).toBe(1);
+    expect(r.error).toMatchObject({ code: 'E_UNAUTHORIZED', message: expect.stringContaining('HTTP 403: DENIED: requested access to the resource is denied') });
   });
 });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { digestFromHex } from '../../src/registry/digest.ts';
 import { hostPlatform, parseManifest, parsePlatform, selectPlatform, MEDIA_TYPES } from '../../src/registry/manifest.ts';
 
-const d = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
+const d = (n: number) => digestFromHex(String(n).repeat(64).slice(0, 64))!;
 const enc = (v: unknown) => Buffer.from(JSON.stringify(v));
 
 describe('parseManifest', () => {
