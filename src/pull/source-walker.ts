@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { formatDuration } from '../util/duration.ts';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
-import { RegistryError } from '../registry/errors.ts';
+import { RegistryError, type RegistryErrorCode } from '../registry/errors.ts';
 import type { Source } from '../registry/source.ts';
 import { formatUpstreamPolicy, type UpstreamPolicy } from '../config/upstream-policy.ts';
 
@@ -110,9 +110,8 @@ export async function walkSources<T>(ctx: WalkContext, what: string, attempt: (s
     }
     const reasons = [...dropped].map(([o, e]) => `${o}: ${e.message}`).concat(notFound.filter((o) => !dropped.has(o)).map((o) => `${o}: not found`));
     if (upstreamClosed) reasons.push(`upstream: not used (--upstream ${formatUpstreamPolicy(ctx.policy)})`);
-    const allMissing = reasons.length > 0 && [...dropped.values()].every((e) => e.code === 'E_NOT_FOUND');
     throw new RegistryError(
-      allMissing ? 'E_NOT_FOUND' : 'E_NETWORK',
+      walkFailureCode(reasons.length > 0, [...dropped.values()]),
       `no source could provide ${what}: ${reasons.join('; ') || 'no sources configured'}`,
       upstreamClosed ? 'allow the upstream registry (--upstream always or after <duration>), or wait until a peer has the image' : undefined,
       {
@@ -120,4 +119,18 @@ export async function walkSources<T>(ctx: WalkContext, what: string, attempt: (s
       },
     );
   }
+}
+
+/**
+ * The code of a walk no source could finish: what every source said when they agree (all
+ * missing, all refusing the credentials, all rate limiting: a script can act on that), a
+ * network failure otherwise. A source that was only missing does not outvote one that
+ * refused: an upstream's DENIED stays DENIED though the mirror merely lacked the content.
+ */
+function walkFailureCode(asked: boolean, dropped: RegistryError[]): RegistryErrorCode {
+  if (!asked) return 'E_NETWORK';
+  const codes = new Set(dropped.map((e) => e.code));
+  if (codes.size === 0) return 'E_NOT_FOUND';
+  if (codes.size > 1) codes.delete('E_NOT_FOUND');
+  return codes.size === 1 ? [...codes][0]! : 'E_NETWORK';
 }

@@ -197,11 +197,12 @@ describe('prepull under faults', () => {
     expect(r.error!.message).toMatch(new RegExp(`no source could provide blob ${big.digest}.*HTTP 429: TOOMANYREQUESTS: You have reached your pull rate limit\\.`));
   });
 
+  // A GET: a HEAD (the tag's resolution) has no body to carry the registry's words.
   it("upstream refusing the manifest with 403 DENIED: the user reads the registry's own words, E_UNAUTHORIZED", async () => {
     const body = JSON.stringify({ errors: [{ code: 'DENIED', message: 'requested access to the resource is denied' }] });
     reset({
       mirror: (q) => spegelNotFound(q.url),
-      upstream: (q) => (q.url.includes('/manifests/') ? { kind: 'status', status: 403, body, headers: { 'content-type': 'application/json' } } : undefined),
+      upstream: (q) => (q.method === 'GET' && q.url.includes('/manifests/sha256:') ? { kind: 'status', status: 403, body, headers: { 'content-type': 'application/json' } } : undefined),
     });
     const r = await bed().prepull([image]);
     expect(r.code).toBe(1);

@@ -1,7 +1,8 @@
 /**
  * How the source walk ends when no source provides the content: "not found" when every
- * source said so by its error code (whatever its words), a failure otherwise (whatever
- * its words), with the registries' own diagnostics kept.
+ * source said so by its error code (whatever its words); otherwise the code the other
+ * sources agree on (a refusal stays a refusal), else a network failure; with the
+ * registries' own diagnostics kept.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { Root } from '../../src/fs/root.ts';
@@ -31,6 +32,21 @@ describe('walkSources, when no source has it', () => {
       if (s.role === 'mirror') throw new RegistryError('E_NOT_FOUND', `${s.origin}: not found (HTTP 404)`);
       throw new RegistryError('E_HTTP', `${s.origin}: blob: HTTP 500: UNKNOWN: storage backend: object not found`, undefined, { registryErrors: [diagnostic] });
     }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'E_NETWORK', registryErrors: [diagnostic], message: expect.stringContaining('HTTP 500: UNKNOWN: storage backend: object not found') });
+    expect(err).toMatchObject({ code: 'E_HTTP', registryErrors: [diagnostic], message: expect.stringContaining('HTTP 500: UNKNOWN: storage backend: object not found') });
+  });
+
+  it("the upstream's refusal is not hidden by a mirror that merely lacks it: E_UNAUTHORIZED", async () => {
+    const err = await walkSources(ctx, 'manifest sha256:x', async (s) => {
+      if (s.role === 'mirror') throw new RegistryError('E_NOT_FOUND', `${s.origin}: not found (HTTP 404)`);
+      throw new RegistryError('E_UNAUTHORIZED', `${s.origin}: HTTP 403: DENIED: requested access to the resource is denied`);
+    }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_UNAUTHORIZED', message: expect.stringContaining('DENIED') });
+  });
+
+  it('sources failing in different ways: E_NETWORK', async () => {
+    const err = await walkSources(ctx, 'blob sha256:x', async (s) => {
+      throw s.role === 'mirror' ? new RegistryError('E_DIGEST', `${s.origin} sent bytes that do not match`) : new RegistryError('E_HTTP', `${s.origin}: HTTP 500`);
+    }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_NETWORK' });
   });
 });
