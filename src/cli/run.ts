@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { AgentError, ConfigError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, errnoCode, errorMessage, systemError, type ErrorCode } from '../errors.ts';
 import { Root } from '../fs/root.ts';
-import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from '../log/logger.ts';
+import { createLogger, LOG_LEVELS, stderrIsJournal, type LogLevel, type Logger } from '../log/logger.ts';
 import { VERSION } from '../version.ts';
 import type { CommandSpec, OptionSpec } from './command.ts';
 import { COMMANDS, findCommand, GLOBAL_OPTIONS } from './commands.ts';
@@ -61,7 +61,10 @@ function printError(err: unknown, log: Logger | undefined, json: boolean): numbe
     process.stdout.write(jsonDocument('error', { error: { code, exit_code: exitCode, message, hint, problems } }));
   }
   if (log?.isLevelEnabled('error')) log.error({ code, ...(hint ? { hint } : {}) }, message);
-  else if (log === undefined || code === 'E_USAGE' || code === 'E_CONFIG') process.stderr.write(`kairos-spegel: ${message}${hint ? `\n  hint: ${hint}` : ''}\n`);
+  else if (log === undefined || code === 'E_USAGE' || code === 'E_CONFIG') {
+    const priority = stderrIsJournal() ? '<3>' : ''; // each line is its own journal entry
+    process.stderr.write(`${priority}kairos-spegel: ${message}${hint ? `\n${priority}  hint: ${hint}` : ''}\n`);
+  }
   return exitCode;
 }
 
@@ -96,7 +99,7 @@ export async function run(argv: string[]): Promise<number> {
     const level = (values['log-level'] as string | undefined) ?? 'info';
     if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-conversion -- isTTY is undefined, not false, off a terminal
-    log = createLogger({ level: level as LogLevel, pretty: Boolean(process.stderr.isTTY) }).child({ cmd: cmd.name });
+    log = createLogger({ level: level as LogLevel, pretty: Boolean(process.stderr.isTTY), journal: stderrIsJournal() }).child({ cmd: cmd.name });
 
     const commandOptions: Record<string, string | boolean | string[] | undefined> = {};
     for (const k of Object.keys(cmd.options)) commandOptions[k] = values[k] as string | boolean | string[] | undefined;

@@ -4,7 +4,7 @@
  * result (cli/output.ts), so `kairos-spegel status > file` holds no log line. pino-pretty is not used: it
  * runs in a worker thread that a single executable cannot load.
  */
-import { writeSync } from 'node:fs';
+import { fstatSync, writeSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
 import { formatPretty } from './pretty.ts';
 
@@ -16,6 +16,33 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export interface LoggerOptions {
   level: LogLevel;
   pretty: boolean;
+  /** Prefix each line with its syslog priority, for journald (see stderrIsJournal). */
+  journal?: boolean;
+}
+
+/** sd-daemon(3) priorities by pino level: journald reads a "<N>" prefix as the line's priority. */
+const PRIORITIES: Record<string, number> = { trace: 7, debug: 7, info: 6, warn: 4, error: 3, fatal: 2 };
+
+/**
+ * Whether stderr is connected to the journal: systemd sets JOURNAL_STREAM to the
+ * "device:inode" of the stream it connected (systemd.exec(5)). The variable alone is not
+ * enough: it is inherited by children whose stderr went elsewhere (a pipe under yip).
+ */
+export function stderrIsJournal(env: NodeJS.ProcessEnv = process.env): boolean {
+  const m = /^(\d+):(\d+)$/.exec(env['JOURNAL_STREAM'] ?? '');
+  if (!m) return false;
+  try {
+    const st = fstatSync(2, { bigint: true });
+    return st.dev === BigInt(m[1]!) && st.ino === BigInt(m[2]!);
+  } catch {
+    return false;
+  }
+}
+
+function withPriority(line: string): string {
+  // Our own format: every line starts with its level (formatters.level below).
+  const level = /^\{"level":"(\w+)"/.exec(line)?.[1];
+  return `<${PRIORITIES[level ?? 'info'] ?? 6}>${line}`;
 }
 
 /** Synchronous writes: a short-lived CLI must not lose its last lines on exit. */
@@ -36,6 +63,6 @@ export function createLogger(opts: LoggerOptions): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    fdStream(2, opts.pretty ? (line) => formatPretty(line, color) : undefined),
+    fdStream(2, opts.pretty ? (line) => formatPretty(line, color) : opts.journal ? withPriority : undefined),
   );
 }
