@@ -3,7 +3,7 @@
  * where it keeps its files. Loading logs what Kairos' collection skipped, so a user
  * whose block "does nothing" can see why.
  */
-import type { AgentConfig } from '../config/agent-config.ts';
+import { BLOCK_KEY, type AgentConfig } from '../config/agent-config.ts';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import { formatLocation } from '../errors.ts';
 import type { AppEnv } from './env.ts';
@@ -27,6 +27,7 @@ export async function loadNodeContext(env: Pick<AppEnv, 'root' | 'configFile' | 
   }
   if (config.configUrl !== undefined) log.debug({ config_url: config.configUrl }, 'config_url is not followed; settings for kairos-spegel must be in a local cloud-config file');
   log.debug({ sources: config.sources }, 'configuration loaded');
+  if (!config.hasBlock) log.info({ files: config.sources }, `no ${BLOCK_KEY}: block in the cloud-config: running on the defaults ('kairos-spegel validate' checks a config)`);
   const distro = await detectDistro(config.agent.distro, config.hints, env.root);
   const layout = layoutFor(distro.distro, config.agent.containerd);
   log.debug({ distro: distro.distro, reason: distro.reason, hosts_dir: layout.hostsDir }, 'distribution');

@@ -44,6 +44,8 @@ export const UPGRADE_OPTIONS = {
 
 export const STATUS_OPTIONS = {} as const satisfies OptionSpecs;
 
+export const VALIDATE_OPTIONS = {} as const satisfies OptionSpecs;
+
 export const IMAGES_OPTIONS = {
   verify: { type: 'boolean', description: 'hash every blob of every image; exit 1 when one is damaged' },
 } as const satisfies OptionSpecs;
@@ -121,6 +123,18 @@ export const COMMANDS: CommandSpec[] = [
     description: "The store's images with where their bytes came from, staged root filesystems and their versions, seeding, and the upgrade history.",
     options: STATUS_OPTIONS,
     load: async () => (await import('./commands/status.ts')).run,
+  }),
+  command({
+    name: 'validate',
+    summary: "check cloud-config files (or the node's own) the way the agent reads them, changing nothing",
+    usage: 'kairos-spegel validate [FILE...]',
+    description: [
+      "Reads each FILE as a cloud-config, as --config would, or without FILE the node's Kairos cloud-config",
+      'directories (under --root), and reports every problem of the kairos-spegel: block at once, each at',
+      'file:line:col with its key. Exit codes: 0 valid, 2 a problem (as for any configuration error).',
+    ].join('\n'),
+    options: VALIDATE_OPTIONS,
+    load: async () => (await import('./commands/validate.ts')).run,
   }),
   command({
     name: 'images',

@@ -6,6 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { AgentError, ConfigError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, errnoCode, errorMessage, systemError, type ErrorCode } from '../errors.ts';
+import { problemOf } from '../app/validate.ts';
 import { Root } from '../fs/root.ts';
 import { createLogger, LOG_LEVELS, stderrIsJournal, type LogLevel, type Logger } from '../log/logger.ts';
 import { VERSION } from '../version.ts';
@@ -57,7 +58,7 @@ function printError(err: unknown, log: Logger | undefined, json: boolean): numbe
   const message = agentErr ? agentErr.message : `internal error: ${(err as Error | undefined)?.stack ?? String(err)}`;
   const hint = agentErr?.hint ?? null;
   if (json) {
-    const problems = err instanceof ConfigError ? err.problems.map((p) => ({ file: p.at.file, line: p.at.line ?? null, col: p.at.col ?? null, key: p.key, message: p.message })) : null;
+    const problems = err instanceof ConfigError ? err.problems.map(problemOf) : null;
     process.stdout.write(jsonDocument('error', { error: { code, exit_code: exitCode, message, hint, problems } }));
   }
   if (log?.isLevelEnabled('error')) log.error({ code, ...(hint ? { hint } : {}) }, message);

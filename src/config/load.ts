@@ -20,6 +20,8 @@ export interface LoadedConfig {
   skipped: SkippedFile[];
   /** Set when the cloud-config has a config_url the agent did not follow. */
   configUrl?: string;
+  /** Whether any file had a kairos-spegel: block; without one the agent runs on its defaults. */
+  hasBlock: boolean;
 }
 
 function enabledAt(values: YMap, block: string): SourceLocation | undefined {
@@ -49,7 +51,8 @@ function hintsOf(values: YMap): DistroHints {
   return { k3s: enabledAt(values, 'k3s') ?? enabledAt(values, 'k3s-agent'), k0s: enabledAt(values, 'k0s') ?? enabledAt(values, 'k0s-worker') };
 }
 
-async function loadFile(file: string): Promise<LoadedConfig> {
+/** One cloud-config file on this machine (--config, `validate FILE`), validated alone. */
+export async function loadConfigFile(file: string): Promise<LoadedConfig> {
   let text: string | undefined;
   try {
     text = await readTextFile(file);
@@ -73,11 +76,11 @@ async function loadFile(file: string): Promise<LoadedConfig> {
       );
     }
   }
-  return { agent: validateAgentBlock(root), hints: hintsOf(root), sources: [file], skipped: [] };
+  return { agent: validateAgentBlock(root), hints: hintsOf(root), sources: [file], skipped: [], hasBlock: root.entries.has(BLOCK_KEY) };
 }
 
 export async function loadConfig(opts: { root: Root; configFile?: string }): Promise<LoadedConfig> {
-  if (opts.configFile !== undefined) return loadFile(opts.configFile);
+  if (opts.configFile !== undefined) return loadConfigFile(opts.configFile);
   const cc = await collectCloudConfig(opts.root);
   const url = cc.values.entries.get('config_url')?.value;
   return {
@@ -86,5 +89,6 @@ export async function loadConfig(opts: { root: Root; configFile?: string }): Pro
     sources: cc.sources,
     skipped: cc.skipped,
     configUrl: url?.kind === 'scalar' && typeof url.value === 'string' && url.value !== '' ? url.value : undefined,
+    hasBlock: cc.values.entries.has(BLOCK_KEY),
   };
 }

@@ -79,6 +79,45 @@ describe('malformed configuration', () => {
     expect(err.problems).toContainEqual(expect.objectContaining({ key: c.key, file, line: c.line + 1 }));
   });
 
+  it.each(CASES)('validate finds it too: $name: exit 2, file:line:col, key and expectation', async (c) => {
+    const file = path.join(dir, `validate-${c.name.replaceAll(' ', '-')}.yaml`);
+    writeFileSync(file, `#cloud-config\n${c.yaml}`);
+    const text = await runAgent(['validate', file]);
+    expect(text.code).toBe(2);
+    expect(text.stdout).toMatch(new RegExp(`^${file.replaceAll('.', '\\.')}:${c.line + 1}:\\d+: ${c.key.replaceAll('.', '\\.').replaceAll('[', '\\[')}: `, 'm'));
+    expect(text.stdout).toMatch(c.message);
+    const json = await runAgent(['--json', 'validate', file]);
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      valid: false,
+      files: [file],
+      problems: expect.arrayContaining([expect.objectContaining({ key: c.key, file, line: c.line + 1, col: expect.any(Number) })]),
+    });
+  });
+
+  it('validate reports every problem of every file at once, and says when a file has no block', async () => {
+    const bad = path.join(dir, 'validate-many.yaml');
+    const worse = path.join(dir, 'validate-more.yaml');
+    const empty = path.join(dir, 'validate-empty.yaml');
+    const good = path.join(dir, 'validate-good.yaml');
+    writeFileSync(bad, '#cloud-config\nkairos-spegel:\n  distro: x\n  mirror:\n    ports: [0]\n');
+    writeFileSync(worse, '#cloud-config\nkairos-spegel:\n  mirror:\n    resolve_tags: 1\n');
+    writeFileSync(empty, '#cloud-config\nhostname: node1\n');
+    writeFileSync(good, '#cloud-config\nkairos-spegel:\n  distro: k3s\n');
+    const r = await runAgent(['--json', 'validate', bad, worse, empty, good]);
+    expect(r.code).toBe(2);
+    const doc = JSON.parse(r.stdout) as { problems: { file: string; key: string }[]; without_block: string[] };
+    expect(doc.problems.map((p) => `${path.basename(p.file)} ${p.key}`)).toEqual([
+      'validate-many.yaml kairos-spegel.distro',
+      'validate-many.yaml kairos-spegel.mirror.ports[0]',
+      'validate-more.yaml kairos-spegel.mirror.resolve_tags',
+    ]);
+    expect(doc.without_block).toEqual([empty]);
+    const ok = await runAgent(['validate', good]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toBe(`valid: ${good}\n`);
+  });
+
   it('reports every problem of a file, not just the first', async () => {
     const file = path.join(dir, 'many.yaml');
     writeFileSync(file, '#cloud-config\nkairos-spegel:\n  distro: x\n  mirror:\n    ports: [0]\n    resolve_tags: 1\n');
