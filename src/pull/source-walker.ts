@@ -35,7 +35,7 @@ const MAX_NETWORK_RETRIES = 3;
 const MAX_PROGRESS_RESUMES = 5;
 const MAX_RETRY_AFTER_MS = 60_000;
 
-export function upstreamOpensAt(ctx: WalkContext): number {
+function upstreamOpensAt(ctx: WalkContext): number {
   return ctx.policy.mode === 'always' ? 0 : ctx.policy.mode === 'never' ? Infinity : ctx.startedAt + ctx.policy.afterMs;
 }
 
