@@ -1,6 +1,8 @@
 /** Where a benchmark ran, and how its results land in BENCHMARKS.md. */
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 
 export function machine(): string {
   const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
@@ -27,4 +29,13 @@ export function writeSection(file: string, name: string, body: string): void {
   const i = text.indexOf(begin);
   const j = text.indexOf(end);
   writeFileSync(file, i >= 0 && j > i ? text.slice(0, i) + block + text.slice(j + end.length) : `${text.trimEnd()}\n\n${block}\n`);
+}
+
+/** Names a build by the commit of the checkout holding `file` (`commit abc1234`), else by its path. */
+export function buildName(file: string): string {
+  try {
+    return `commit ${execFileSync('git', ['-C', path.dirname(file), 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()}`;
+  } catch {
+    return file;
+  }
 }

@@ -11,14 +11,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { machine, writeSection } from './machine.ts';
+import { buildName, machine, writeSection } from './machine.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const AGENT = path.join(ROOT, 'dist/kairos-spegel');
 const RUNS = 30;
 const { baseline } = parseArgs({ options: { baseline: { type: 'string' } } }).values;
-// Named by the commit of the checkout it was built in, when it was.
-const baselineName = baseline && (gitCommit(path.dirname(baseline)) ?? baseline);
+const baselineName = baseline && buildName(baseline);
 
 const work = mkdtempSync(path.join(tmpdir(), 'ks-bench-'));
 try {
@@ -76,12 +75,4 @@ try {
   process.exitCode = pass ? 0 : 1;
 } finally {
   rmSync(work, { recursive: true, force: true });
-}
-
-function gitCommit(dir: string): string | undefined {
-  try {
-    return `commit ${execFileSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()}`;
-  } catch {
-    return undefined;
-  }
 }
