@@ -1,8 +1,12 @@
 /** `status`: what is stored, staged, seeded and applied on this node, and the WAN bytes peers saved. */
+import type { AgentConfig } from '../config/agent-config.ts';
 import type { AppEnv } from './env.ts';
 import { bytesBySource, type Bytes } from './bytes.ts';
 import { loadNodeContext } from './node-context.ts';
 import { stagingBase } from './stage-image.ts';
+import { AgentError } from '../errors.ts';
+import { detectNodeIp, type NodeIp } from '../node/node-ip.ts';
+import { readSystemFacts, type InterfaceFacts, type SystemFacts } from '../node/system-facts.ts';
 import { readStoredImages } from '../store/images.ts';
 import { readState } from '../store/node-state.ts';
 import { listStaged } from '../unpack/staging.ts';
@@ -35,9 +39,21 @@ export interface StatusResult {
   applied: AppliedUpgrade[];
   /** Every pull so far. */
   bytes: Bytes;
+  /** The node's facts, with --system; null without. */
+  system: NodeSystem | null;
 }
 
-export async function nodeStatus(env: AppEnv): Promise<StatusResult> {
+export interface NodeSystem extends Omit<SystemFacts, 'interfaces'> {
+  /** The address `configure` points containerd at, null when there is none now. */
+  node_ip: { ip: string; iface: string | null; source: NodeIp['source'] } | null;
+  interfaces: (InterfaceFacts & { node_ip: boolean })[] | null;
+}
+
+export interface StatusRequest {
+  system: boolean;
+}
+
+export async function nodeStatus(env: AppEnv, req: StatusRequest): Promise<StatusResult> {
   const ctx = await loadNodeContext(env);
   const { stats, images } = await readStoredImages(env.root.path(ctx.agent.store.path));
   const staged = await listStaged(stagingBase({ root: env.root, agent: ctx.agent }));
@@ -62,5 +78,30 @@ export async function nodeStatus(env: AppEnv): Promise<StatusResult> {
     images: rows,
     applied: state.applied.map((a) => ({ image: a.ref, manifest: a.manifest, version: a.version ?? null, recovery: a.recovery, at: a.at, result: a.result })),
     bytes: bytesBySource(stats.total),
+    system: req.system ? await nodeSystem(env, ctx.agent) : null,
+  };
+}
+
+async function nodeSystem(env: AppEnv, agent: AgentConfig): Promise<NodeSystem> {
+  const facts = await readSystemFacts(env.root.path(agent.store.path));
+  const notes = [...facts.notes];
+  let nodeIp: NodeIp | null = null;
+  try {
+    // The same choice as configure's and health's, without waiting for an address to come.
+    nodeIp = await detectNodeIp({ nodeIp: agent.node_ip, iface: agent.interface, waitMs: 0 });
+  } catch (err) {
+    if (!(err instanceof AgentError)) throw err;
+    notes.push(`node_ip: ${err.message}`);
+  }
+  // A configured node_ip names no interface: the one holding that address is the one used.
+  const marked = (i: InterfaceFacts) => nodeIp !== null && (nodeIp.iface !== undefined ? i.name === nodeIp.iface : i.ipv4 === nodeIp.ip || i.ipv6 === nodeIp.ip);
+  return {
+    os: facts.os,
+    cpu: facts.cpu,
+    memory: facts.memory,
+    store_filesystem: facts.store_filesystem,
+    node_ip: nodeIp && { ip: nodeIp.ip, iface: nodeIp.iface ?? null, source: nodeIp.source },
+    interfaces: facts.interfaces?.map((i) => ({ ...i, node_ip: marked(i) })) ?? null,
+    notes,
   };
 }

@@ -42,7 +42,9 @@ export const UPGRADE_OPTIONS = {
   reboot: { type: 'boolean', description: 'reboot after a successful upgrade (after upgrade.reboot_delay)' },
 } as const satisfies OptionSpecs;
 
-export const STATUS_OPTIONS = {} as const satisfies OptionSpecs;
+export const STATUS_OPTIONS = {
+  system: { type: 'boolean', description: "also show the node's OS, kernel, CPU, memory, the store's file system and the network interfaces" },
+} as const satisfies OptionSpecs;
 
 export const VALIDATE_OPTIONS = {} as const satisfies OptionSpecs;
 
@@ -119,8 +121,12 @@ export const COMMANDS: CommandSpec[] = [
   command({
     name: 'status',
     summary: 'show what is stored, staged, seeded and applied, and the bytes peers saved',
-    usage: 'kairos-spegel status',
-    description: "The store's images with where their bytes came from, staged root filesystems and their versions, seeding, and the upgrade history.",
+    usage: 'kairos-spegel status [--system]',
+    description: [
+      "The store's images with where their bytes came from, staged root filesystems and their versions, seeding, and the upgrade history.",
+      'With --system, also the node: OS release and kernel, CPU, memory, the free space of the file system holding the',
+      "store, and the network interfaces, the node IP's marked. A fact that cannot be read is left out with a note.",
+    ].join('\n'),
     options: STATUS_OPTIONS,
     load: async () => (await import('./commands/status.ts')).run,
   }),
