@@ -3,9 +3,9 @@
  * samples left out, label values escaped as the text format requires, and promtool (the
  * Prometheus project's own checker and linter) accepting the result.
  */
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { escapeLabelValue, renderMetrics, type MetricFacts } from '../../src/metrics/exposition.ts';
+import { parseSamples, promtoolCheck } from '../../testbed/prometheus-text.ts';
 
 const FACTS: MetricFacts = {
   images: [
@@ -30,14 +30,8 @@ const FACTS: MetricFacts = {
   storeFreeBytes: 10_000_000,
 };
 
-function promtool(text: string): { code: number | null; output: string } {
-  const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
-  if (r.error) throw new Error(`promtool: ${r.error.message} (apt-get install prometheus; scripts/setup.sh does)`);
-  return { code: r.status, output: r.stdout + r.stderr };
-}
-
 describe('renderMetrics', () => {
-  it('writes HELP and TYPE once before the samples of each family', () => {
+  it('writes HELP and TYPE once before the samples of each family', async () => {
     const text = renderMetrics(FACTS);
     expect(text).toContain(
       [
@@ -53,24 +47,25 @@ describe('renderMetrics', () => {
     expect(text).toContain('kairos_spegel_last_run_timestamp_seconds{command="health"} 1764745943.5\n');
     for (const line of text.trimEnd().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) kairos_spegel_\w+ .+|kairos_spegel_\w+(\{.*\})? \S+)$/);
     expect(text.endsWith('\n')).toBe(true);
-    expect(promtool(text)).toEqual({ code: 0, output: '' });
+    await promtoolCheck(text);
   });
 
-  it('leaves out a family without samples, HELP and TYPE included', () => {
+  it('leaves out a family without samples, HELP and TYPE included', async () => {
     const { health: _health, ...withoutHealth } = FACTS;
     const text = renderMetrics({ ...withoutHealth, images: [], runs: [] });
     expect(text).not.toContain('image_staged');
     expect(text).not.toContain('last_run');
     expect(text).not.toContain('mirror_health');
     expect(text).toContain('kairos_spegel_store_size_bytes 4096\n');
-    expect(promtool(text)).toEqual({ code: 0, output: '' });
+    await promtoolCheck(text);
   });
 
-  it('escapes backslash, double quote and newline in label values', () => {
+  it('escapes backslash, double quote and newline in label values', async () => {
     expect(escapeLabelValue('a\\b"c\nd')).toBe('a\\\\b\\"c\\nd');
     const text = renderMetrics({ ...FACTS, images: [{ ...FACTS.images[0]!, image: 'x"}\\\nkairos_spegel_fake 1' }] });
     expect(text).toContain('kairos_spegel_image_seeded{image="x\\"}\\\\\\nkairos_spegel_fake 1",digest=');
     expect(text).not.toMatch(/^kairos_spegel_fake/m);
-    expect(promtool(text)).toEqual({ code: 0, output: '' });
+    expect(parseSamples(text).find((s) => s.name === 'kairos_spegel_image_seeded')?.labels['image']).toBe('x"}\\\nkairos_spegel_fake 1');
+    await promtoolCheck(text);
   });
 });

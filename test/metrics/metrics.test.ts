@@ -78,7 +78,10 @@ describe('metrics textfile', () => {
 
   it('--dry-run writes nothing', async () => {
     const root = k3sRoot(true);
-    for (const args of [['configure', '--dry-run'], ['gc', '--dry-run']]) {
+    for (const args of [
+      ['configure', '--dry-run'],
+      ['gc', '--dry-run'],
+    ]) {
       const r = await runAgent(['--root', root, ...args]);
       expect(r.code, r.stderr).toBe(0);
     }
@@ -163,8 +166,9 @@ describe('metrics on an installed node: prepull, upgrade, a failed health check'
   it('each scrape is valid text whose values are those of status --json', async () => {
     const prepull = await n.kairosSpegel(['prepull', '--unpack', image()]);
     expect(prepull.code, prepull.stderr).toBe(0);
-    let { samples, status } = await scrape();
-    const labels = { image: image(), digest: status.images[0].manifest };
+    const first = await scrape();
+    let samples = first.samples;
+    const labels = { image: image(), digest: first.status.images[0].manifest };
     expect(sampleValue(samples, 'kairos_spegel_image_staged', labels)).toBe(1);
     expect(sampleValue(samples, 'kairos_spegel_image_applied', labels)).toBe(0);
     expect(sampleValue(samples, 'kairos_spegel_image_upstream_bytes_total', labels)).toBeGreaterThan(0);
@@ -174,7 +178,7 @@ describe('metrics on an installed node: prepull, upgrade, a failed health check'
 
     const upgrade = await n.kairosSpegel(['upgrade', image()]);
     expect(upgrade.code, upgrade.stderr).toBe(0);
-    ({ samples, status } = await scrape());
+    ({ samples } = await scrape());
     expect(sampleValue(samples, 'kairos_spegel_image_applied', labels)).toBe(1);
     expect(sampleValue(samples, 'kairos_spegel_image_staged', labels), 'the staging is removed after success').toBe(0);
     expect(sampleValue(samples, 'kairos_spegel_last_run_success', { command: 'upgrade' })).toBe(1);
@@ -183,7 +187,7 @@ describe('metrics on an installed node: prepull, upgrade, a failed health check'
     // Never configured: no hosts.toml names the node's mirror.
     const health = await n.kairosSpegel(['health']);
     expect(health.code, health.stderr).toBe(EXIT_UNHEALTHY);
-    ({ samples, status } = await scrape());
+    ({ samples } = await scrape());
     expect(sampleValue(samples, 'kairos_spegel_mirror_health')).toBe(2);
     expect(sampleValue(samples, 'kairos_spegel_last_run_success', { command: 'health' })).toBe(0);
     expect(sampleValue(samples, 'kairos_spegel_last_run_exit_code', { command: 'health' })).toBe(EXIT_UNHEALTHY);
