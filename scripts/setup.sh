@@ -27,6 +27,7 @@ PACKAGES=(
   rsync e2fsprogs fdisk  # kairos-agent upgrade: rsync copies the rootfs, mkfs.ext2/tune2fs make active.img; sfdisk: the test disk
   stress-ng           # scripts/test-under-load.sh: every core busy beside the tests
   shellcheck          # actionlint checks the workflows' run: scripts with it (test/workflows)
+  prometheus          # promtool: the metrics tests check the textfile with `promtool check metrics`
 )
 
 if [ "$(id -u)" -ne 0 ]; then

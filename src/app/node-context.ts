@@ -7,6 +7,7 @@ import { BLOCK_KEY, type AgentConfig } from '../config/agent-config.ts';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import { formatLocation } from '../errors.ts';
 import type { AppEnv } from './env.ts';
+import type { Root } from '../fs/root.ts';
 import { layoutFor, type Layout } from '../mirror/layout.ts';
 import { detectDistro, type DetectedDistro } from '../node/distro.ts';
 
@@ -17,7 +18,21 @@ export interface NodeContext {
   layout: Layout;
 }
 
-export async function loadNodeContext(env: Pick<AppEnv, 'root' | 'configFile' | 'log'>): Promise<NodeContext> {
+/**
+ * One load per run: the command and the metrics written after it share it, so the
+ * configuration is read, and its skipped files logged, once. Keyed by the run's Root.
+ */
+const loaded = new WeakMap<Root, Map<string | undefined, Promise<NodeContext>>>();
+
+export function loadNodeContext(env: Pick<AppEnv, 'root' | 'configFile' | 'log'>): Promise<NodeContext> {
+  let byFile = loaded.get(env.root);
+  if (!byFile) loaded.set(env.root, (byFile = new Map<string | undefined, Promise<NodeContext>>()));
+  let ctx = byFile.get(env.configFile);
+  if (!ctx) byFile.set(env.configFile, (ctx = load(env)));
+  return ctx;
+}
+
+async function load(env: Pick<AppEnv, 'root' | 'configFile' | 'log'>): Promise<NodeContext> {
   const { log } = env;
   const config = await loadConfig({ root: env.root, configFile: env.configFile });
   for (const s of config.skipped) {

@@ -3,10 +3,10 @@ import type { AgentConfig } from '../config/agent-config.ts';
 import type { AppEnv } from './env.ts';
 import { bytesBySource, type Bytes } from './bytes.ts';
 import { loadNodeContext } from './node-context.ts';
-import { stagingBase } from './stage-image.ts';
 import { AgentError } from '../errors.ts';
 import { detectNodeIp, type NodeIp } from '../node/node-ip.ts';
 import { readSystemFacts, type InterfaceFacts, type SystemFacts } from '../node/system-facts.ts';
+import { freeSpace, storeSize } from '../store/free-space.ts';
 import { readStoredImages } from '../store/images.ts';
 import { readState } from '../store/node-state.ts';
 import { listStaged } from '../unpack/staging.ts';
@@ -34,6 +34,10 @@ export interface StatusResult {
   /** The Kairos version the node runs (its /etc/kairos-release), null when it has none. */
   installed: string | null;
   store: string;
+  /** Bytes of the store's files, partial downloads included. */
+  store_size: number;
+  /** Bytes available on the store's filesystem. */
+  store_free: number;
   images: StatusImage[];
   /** Oldest first, the last 20. */
   applied: AppliedUpgrade[];
@@ -55,8 +59,10 @@ export interface StatusRequest {
 
 export async function nodeStatus(env: AppEnv, req: StatusRequest): Promise<StatusResult> {
   const ctx = await loadNodeContext(env);
-  const { stats, images } = await readStoredImages(env.root.path(ctx.agent.store.path));
-  const staged = await listStaged(stagingBase({ root: env.root, agent: ctx.agent }));
+  const storeDir = env.root.path(ctx.agent.store.path);
+  const { stats, images } = await readStoredImages(storeDir);
+  // The path, not stage-image's helper: importing that module would load the pull engine (undici) with status.
+  const staged = await listStaged(env.root.path(ctx.agent.upgrade.staging_path));
   const state = await readState(env.root.path(ctx.agent.upgrade.state_file));
   const installed = await readKairosVersion(env.root.path('/'));
   const rows = await Promise.all(
@@ -75,6 +81,8 @@ export async function nodeStatus(env: AppEnv, req: StatusRequest): Promise<Statu
   return {
     installed: installed?.triple ?? null,
     store: ctx.agent.store.path,
+    store_size: await storeSize(storeDir),
+    store_free: await freeSpace(storeDir),
     images: rows,
     applied: state.applied.map((a) => ({ image: a.ref, manifest: a.manifest, version: a.version ?? null, recovery: a.recovery, at: a.at, result: a.result })),
     bytes: bytesBySource(stats.total),

@@ -48,6 +48,8 @@ export const STATUS_OPTIONS = {
 
 export const VALIDATE_OPTIONS = {} as const satisfies OptionSpecs;
 
+export const METRICS_OPTIONS = {} as const satisfies OptionSpecs;
+
 export const IMAGES_OPTIONS = {
   verify: { type: 'boolean', description: 'hash every blob of every image; exit 1 when one is damaged' },
 } as const satisfies OptionSpecs;
@@ -129,6 +131,19 @@ export const COMMANDS: CommandSpec[] = [
     ].join('\n'),
     options: STATUS_OPTIONS,
     load: async () => (await import('./commands/status.ts')).run,
+  }),
+  command({
+    name: 'metrics',
+    summary: 'print the Prometheus metrics that are written to the node_exporter textfile collector',
+    usage: 'kairos-spegel metrics',
+    description: [
+      'The metrics of status (per image: staged, seeded, applied, bytes from peers and from upstream; the store',
+      "size and its filesystem's free space), each command's last run and the last health verdict, in the",
+      'Prometheus text format. configure, health, prepull, upgrade and gc write the same text to',
+      '<metrics.textfile_directory>/kairos_spegel.prom after each run, when that directory exists.',
+    ].join('\n'),
+    options: METRICS_OPTIONS,
+    load: async () => (await import('./commands/metrics.ts')).run,
   }),
   command({
     name: 'validate',

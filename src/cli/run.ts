@@ -14,6 +14,7 @@ import type { CommandSpec, OptionSpec } from './command.ts';
 import { COMMANDS, findCommand, GLOBAL_OPTIONS } from './commands.ts';
 import { commandHelp, mainHelp } from './help.ts';
 import { createOutput, jsonDocument } from './output.ts';
+import { appEnv } from './app-env.ts';
 import { nearest } from '../config/suggest.ts';
 
 type ParseOptions = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
@@ -69,6 +70,13 @@ function printError(err: unknown, log: Logger | undefined, json: boolean): numbe
   return exitCode;
 }
 
+/**
+ * The commands that act on the node: each run is recorded and the metrics textfile rewritten
+ * after it. The views (status, images, validate, metrics, help) write nothing, so that anyone
+ * may run them.
+ */
+const RECORDED = new Set(['configure', 'health', 'prepull', 'upgrade', 'gc']);
+
 export async function run(argv: string[]): Promise<number> {
   let log: Logger | undefined;
   let json = argv.includes('--json');
@@ -107,13 +115,22 @@ export async function run(argv: string[]): Promise<number> {
     const rootDir = (values['root'] as string | undefined) ?? '/';
     await requireDirectory(rootDir, '--root');
     const runCommand = await cmd.load();
-    return await runCommand({
+    const context = {
       global: { root: new Root(rootDir), configFile: values['config'] as string | undefined, json },
       options: commandOptions,
       positionals: positionals.slice(1),
       log,
       out: createOutput(cmd.name, json),
-    });
+    };
+    let code: number;
+    try {
+      code = await runCommand(context);
+    } catch (err) {
+      code = printError(err, log, json);
+    }
+    // The one place every command ends; a dry run promises to write nothing.
+    if (RECORDED.has(cmd.name) && values['dry-run'] !== true) await (await import('../app/metrics.ts')).recordRun(appEnv(context), { command: cmd.name, exitCode: code, at: new Date() });
+    return code;
   } catch (err) {
     return printError(err, log, json);
   }

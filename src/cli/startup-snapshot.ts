@@ -32,6 +32,8 @@ const SAMPLE_HOSTS_TOML = `server = "https://registry-1.docker.io"
 
 export async function prepareSnapshot(): Promise<void> {
   await findCommand('configure')!.load();
+  // What runs after configure: the run's record and, where node_exporter's directory exists, the status the metrics render.
+  await import('../app/metrics.ts');
   const a = parseYamlTree(SAMPLE_CLOUD_CONFIG, 'a.yaml');
   const b = parseYamlTree('#cloud-config\nkairos-spegel: {distro: containerd}\n', 'b.yaml');
   if (a.ok && b.ok && a.root?.kind === 'map' && b.root?.kind === 'map') validateAgentBlock(mergeMaps(a.root, b.root));

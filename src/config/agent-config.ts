@@ -110,6 +110,15 @@ const upgrade = object({
   reboot_command: field(string, 'reboot'),
 });
 
+const metrics = object({
+  /**
+   * node_exporter's textfile collector directory (its --collector.textfile.directory; it has
+   * no default, this is its documented example). kairos_spegel.prom is written there after
+   * each run, only when the directory exists.
+   */
+  textfile_directory: field(absolutePath, '/var/lib/node_exporter/textfile_collector'),
+});
+
 const credential = object({
   registry: field(string, ''),
   username: optional(string),
@@ -137,6 +146,7 @@ export const agentSchema = object({
   store: section(store),
   pull: section(pull),
   upgrade: section(upgrade),
+  metrics: section(metrics),
   credentials: field(list(credentialEntry, { what: 'credentials' }), () => []),
 });
 
