@@ -1,4 +1,5 @@
 /** The command table: names, help and options; implementations load on demand. */
+import { EXIT_DEGRADED, EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE } from '../errors.ts';
 import type { CommandSpec, OptionSpecs } from './command.ts';
 
 export const GLOBAL_OPTIONS = {
@@ -83,8 +84,8 @@ export const COMMANDS: CommandSpec[] = [
     description: [
       'For each mirror endpoint: TCP connect within the dial timeout, GET /v2/, GET /readyz (/healthz on',
       "Spegel before 0.4); and whether the mirror configuration on disk still names the node's current IP.",
-      'Exit codes: 0 healthy, 1 degraded (an endpoint down or not ready, stale configuration, a known',
-      'trap), 2 unhealthy (no endpoint answers) or not configured.',
+      `Exit codes: ${EXIT_OK} healthy, ${EXIT_DEGRADED} degraded (an endpoint down or not ready, stale configuration, a known trap),`,
+      `${EXIT_UNHEALTHY} unhealthy (no endpoint answers, or the mirror is not configured); ${EXIT_USAGE} a usage or configuration error.`,
     ].join('\n'),
     options: HEALTH_OPTIONS,
     load: async () => (await import('./commands/health.ts')).run,
