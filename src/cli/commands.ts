@@ -51,6 +51,8 @@ export const IMAGES_OPTIONS = {
   verify: { type: 'boolean', description: 'hash every blob of every image; exit 1 when one is damaged' },
 } as const satisfies OptionSpecs;
 
+export const VERSION_OPTIONS = {} as const satisfies OptionSpecs;
+
 export const GC_OPTIONS = {
   keep: { type: 'string', value: 'N', description: 'number of images to keep (default: store.keep)' },
   'dry-run': { type: 'boolean', description: 'say what would be deleted, delete nothing' },
@@ -153,6 +155,14 @@ export const COMMANDS: CommandSpec[] = [
       'Keeps the N most recently pulled images (store.keep, default 2), deletes the others, their blobs and staged root filesystems, and interrupted downloads. Refused (E_LOCKED) while a pull, unpack or upgrade runs.',
     options: GC_OPTIONS,
     load: async () => (await import('./commands/gc.ts')).run,
+  }),
+  command({
+    name: 'version',
+    summary: 'print the version, the commit and date it was built from, and the Node.js it runs on',
+    usage: 'kairos-spegel version',
+    description: 'The same as --version. With --json: {version, commit, build_date, node, arch}.',
+    options: VERSION_OPTIONS,
+    load: async () => (await import('./commands/version.ts')).run,
   }),
 ];
 
