@@ -51,6 +51,8 @@ export const IMAGES_OPTIONS = {
   verify: { type: 'boolean', description: 'hash every blob of every image; exit 1 when one is damaged' },
 } as const satisfies OptionSpecs;
 
+export const CONFIG_OPTIONS = {} as const satisfies OptionSpecs;
+
 export const VERSION_OPTIONS = {} as const satisfies OptionSpecs;
 
 export const GC_OPTIONS = {
@@ -155,6 +157,19 @@ export const COMMANDS: CommandSpec[] = [
       'Keeps the N most recently pulled images (store.keep, default 2), deletes the others, their blobs and staged root filesystems, and interrupted downloads. Refused (E_LOCKED) while a pull, unpack or upgrade runs.',
     options: GC_OPTIONS,
     load: async () => (await import('./commands/gc.ts')).run,
+  }),
+  command({
+    name: 'config',
+    summary: 'show the effective configuration: every key, its value, and the file:line that set it',
+    usage: 'kairos-spegel config',
+    description: [
+      "Reads the configuration as every command does (--config FILE, or the node's Kairos cloud-config",
+      'directories under --root, merged as Kairos merges them) and prints each key of the kairos-spegel: block',
+      'with its effective value and where it comes from: file:line, or "default". Says so when no file has',
+      'a kairos-spegel: block. A configuration error is reported as by validate (exit 2).',
+    ].join('\n'),
+    options: CONFIG_OPTIONS,
+    load: async () => (await import('./commands/config.ts')).run,
   }),
   command({
     name: 'version',
