@@ -26,6 +26,7 @@ PACKAGES=(
   busybox-static      # tests: a static /bin/sh for chroots without glibc
   rsync e2fsprogs fdisk  # kairos-agent upgrade: rsync copies the rootfs, mkfs.ext2/tune2fs make active.img; sfdisk: the test disk
   stress-ng           # scripts/test-under-load.sh: every core busy beside the tests
+  zsh fish            # test/cli/completion.test.ts: the completion scripts, sourced in the real shells
 )
 
 if [ "$(id -u)" -ne 0 ]; then

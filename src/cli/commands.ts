@@ -1,12 +1,13 @@
 /** The command table: names, help and options; implementations load on demand. */
 import { EXIT_DEGRADED, EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE } from '../errors.ts';
+import { LOG_LEVELS } from '../log/logger.ts';
 import type { CommandSpec, OptionSpecs } from './command.ts';
 
 export const GLOBAL_OPTIONS = {
   config: { type: 'string', value: 'FILE', description: 'read settings from FILE (a cloud-config with a kairos-spegel: block) instead of the Kairos cloud-config directories' },
   root: { type: 'string', value: 'DIR', description: 'take every node path under DIR (tests, chroots, image builds); default /' },
   json: { type: 'boolean', description: 'print the result as one JSON document on stdout (logs then go to stderr)' },
-  'log-level': { type: 'string', value: 'LEVEL', description: 'trace, debug, info (default), warn, error or silent' },
+  'log-level': { type: 'string', value: 'LEVEL', description: 'trace, debug, info (default), warn, error or silent', choices: LOG_LEVELS },
   help: { type: 'boolean', short: 'h', description: 'show help' },
   version: { type: 'boolean', short: 'V', description: 'print the version' },
 } as const satisfies OptionSpecs;
@@ -23,6 +24,7 @@ export const CONFIGURE_OPTIONS = {
     type: 'string',
     value: 'STAGE',
     description: 'boot: only files that do not need the node IP (registries.yaml, k0s drop-in); network, reconcile: everything (default)',
+    choices: ['boot', 'network', 'reconcile'],
   },
   'dry-run': { type: 'boolean', description: 'print the planned changes as a diff and write nothing' },
 } as const satisfies OptionSpecs;
@@ -54,6 +56,11 @@ export const IMAGES_OPTIONS = {
 export const CONFIG_OPTIONS = {} as const satisfies OptionSpecs;
 
 export const VERSION_OPTIONS = {} as const satisfies OptionSpecs;
+
+export const COMPLETION_OPTIONS = {} as const satisfies OptionSpecs;
+
+/** The shells `completion` writes a script for. */
+export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 
 export const GC_OPTIONS = {
   keep: { type: 'string', value: 'N', description: 'number of images to keep (default: store.keep)' },
@@ -139,6 +146,7 @@ export const COMMANDS: CommandSpec[] = [
       'file:line:col with its key. Exit codes: 0 valid, 2 a problem (as for any configuration error).',
     ].join('\n'),
     options: VALIDATE_OPTIONS,
+    operands: 'files',
     load: async () => (await import('./commands/validate.ts')).run,
   }),
   command({
@@ -178,6 +186,21 @@ export const COMMANDS: CommandSpec[] = [
     description: 'The same as --version. With --json: {version, commit, build_date, node, arch}.',
     options: VERSION_OPTIONS,
     load: async () => (await import('./commands/version.ts')).run,
+  }),
+  command({
+    name: 'completion',
+    summary: 'print a shell completion script (bash, zsh or fish)',
+    usage: 'kairos-spegel completion bash|zsh|fish',
+    description: [
+      'Prints a completion script for SHELL, generated from the command table: commands, their options and',
+      'the values an option takes. For example:',
+      '  bash: kairos-spegel completion bash > /etc/bash_completion.d/kairos-spegel',
+      '  zsh:  kairos-spegel completion zsh > "${fpath[1]}/_kairos-spegel"',
+      '  fish: kairos-spegel completion fish > ~/.config/fish/completions/kairos-spegel.fish',
+    ].join('\n'),
+    options: COMPLETION_OPTIONS,
+    operands: SHELLS,
+    load: async () => (await import('./commands/completion.ts')).completionCommand({ commands: COMMANDS, globals: GLOBAL_OPTIONS, shells: SHELLS }),
   }),
 ];
 
