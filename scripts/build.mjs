@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { inject } from 'postject';
 import { createRequire } from 'node:module';
+import { buildDate, gitCommit } from './build-info.mjs';
 import { NODE_VERSION, nodeBinary, TARGETS } from './node-runtime.mjs';
 
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
@@ -29,6 +30,14 @@ if (process.version !== `v${NODE_VERSION}`) {
 }
 
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+
+let buildDateText;
+try {
+  buildDateText = buildDate();
+} catch (err) {
+  console.error(`build: ${err.message}`);
+  process.exit(2);
+}
 const work = path.join(dist, '.build', arch);
 mkdirSync(work, { recursive: true });
 const bundle = path.join(work, 'kairos-spegel.cjs');
@@ -42,7 +51,11 @@ await build({
   minify: true,
   legalComments: 'none',
   outfile: bundle,
-  define: { __KAIROS_SPEGEL_VERSION__: JSON.stringify(pkg.version) },
+  define: {
+    __KAIROS_SPEGEL_VERSION__: JSON.stringify(pkg.version),
+    __KAIROS_SPEGEL_COMMIT__: JSON.stringify(gitCommit(root)),
+    __KAIROS_SPEGEL_BUILD_DATE__: JSON.stringify(buildDateText),
+  },
   logLevel: 'warning',
 });
 
@@ -119,7 +132,7 @@ try {
 execFileSync('mv', ['-f', tmp, out]);
 if (native) {
   const version = execFileSync(out, ['--version'], { env: {} }).toString().trim();
-  console.log(`built ${path.relative(root, out)} (${version}, node ${NODE_VERSION}, ${arch})`);
+  console.log(`built ${path.relative(root, out)} (${version}, ${arch})`);
 } else {
   console.log(`built ${path.relative(root, out)} (node ${NODE_VERSION}, ${arch}, no startup snapshot)`);
 }

@@ -28,6 +28,7 @@ PACKAGES=(
   stress-ng           # scripts/test-under-load.sh: every core busy beside the tests
   shellcheck          # actionlint checks the workflows' run: scripts with it (test/workflows)
   prometheus          # promtool: the metrics tests check the textfile with `promtool check metrics`
+  zsh fish            # test/cli/completion.test.ts: the completion scripts, sourced in the real shells
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -26,6 +26,11 @@ export async function runAgent(args: string[], opts: { node?: TestNode; env?: No
   return r;
 }
 
+/** What `--version` prints: the version, then the commit, the build date and the embedded Node. */
+export function versionLine(version: string): RegExp {
+  return new RegExp(`^kairos-spegel ${version.replaceAll('.', '\\.')} \\(commit ([0-9a-f]{7}(-dirty)?|unknown), built \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ, node v22\\.\\d+\\.\\d+\\)\n$`);
+}
+
 /** Fails with the output when the agent printed an internal error, a stack trace or a test password. */
 export function assertCleanOutput(what: string, r: RunResult): void {
   const out = r.stdout + r.stderr;

@@ -16,6 +16,8 @@ export interface OptionSpec {
   value?: string;
   description: string;
   multiple?: boolean;
+  /** The values a string option takes, offered by shell completion. */
+  choices?: readonly string[];
 }
 
 export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
@@ -48,6 +50,8 @@ export interface CommandSpec<S extends OptionSpecs = OptionSpecs> {
   usage: string;
   description: string;
   options: S;
+  /** What follows the command name, for shell completion: one of these words, or file names. */
+  operands?: readonly string[] | 'files';
   /** Loaded only when the command runs, so heavy modules stay off other commands' start-up. */
   load: () => Promise<CommandRun<S>>;
 }

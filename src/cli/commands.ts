@@ -1,11 +1,13 @@
 /** The command table: names, help and options; implementations load on demand. */
+import { EXIT_DEGRADED, EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE } from '../errors.ts';
+import { LOG_LEVELS } from '../log/logger.ts';
 import type { CommandSpec, OptionSpecs } from './command.ts';
 
 export const GLOBAL_OPTIONS = {
   config: { type: 'string', value: 'FILE', description: 'read settings from FILE (a cloud-config with a kairos-spegel: block) instead of the Kairos cloud-config directories' },
   root: { type: 'string', value: 'DIR', description: 'take every node path under DIR (tests, chroots, image builds); default /' },
   json: { type: 'boolean', description: 'print the result as one JSON document on stdout (logs then go to stderr)' },
-  'log-level': { type: 'string', value: 'LEVEL', description: 'trace, debug, info (default), warn, error or silent' },
+  'log-level': { type: 'string', value: 'LEVEL', description: 'trace, debug, info (default), warn, error or silent', choices: LOG_LEVELS },
   help: { type: 'boolean', short: 'h', description: 'show help' },
   version: { type: 'boolean', short: 'V', description: 'print the version' },
 } as const satisfies OptionSpecs;
@@ -22,6 +24,7 @@ export const CONFIGURE_OPTIONS = {
     type: 'string',
     value: 'STAGE',
     description: 'boot: only files that do not need the node IP (registries.yaml, k0s drop-in); network, reconcile: everything (default)',
+    choices: ['boot', 'network', 'reconcile'],
   },
   'dry-run': { type: 'boolean', description: 'print the planned changes as a diff and write nothing' },
 } as const satisfies OptionSpecs;
@@ -53,6 +56,15 @@ export const METRICS_OPTIONS = {} as const satisfies OptionSpecs;
 export const IMAGES_OPTIONS = {
   verify: { type: 'boolean', description: 'hash every blob of every image; exit 1 when one is damaged' },
 } as const satisfies OptionSpecs;
+
+export const CONFIG_OPTIONS = {} as const satisfies OptionSpecs;
+
+export const VERSION_OPTIONS = {} as const satisfies OptionSpecs;
+
+export const COMPLETION_OPTIONS = {} as const satisfies OptionSpecs;
+
+/** The shells `completion` writes a script for. */
+export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 
 export const GC_OPTIONS = {
   keep: { type: 'string', value: 'N', description: 'number of images to keep (default: store.keep)' },
@@ -87,8 +99,8 @@ export const COMMANDS: CommandSpec[] = [
     description: [
       'For each mirror endpoint: TCP connect within the dial timeout, GET /v2/, GET /readyz (/healthz on',
       "Spegel before 0.4); and whether the mirror configuration on disk still names the node's current IP.",
-      'Exit codes: 0 healthy, 1 degraded (an endpoint down or not ready, stale configuration, a known',
-      'trap), 2 unhealthy (no endpoint answers) or not configured.',
+      `Exit codes: ${EXIT_OK} healthy, ${EXIT_DEGRADED} degraded (an endpoint down or not ready, stale configuration, a known trap),`,
+      `${EXIT_UNHEALTHY} unhealthy (no endpoint answers, or the mirror is not configured); ${EXIT_USAGE} a usage or configuration error.`,
     ].join('\n'),
     options: HEALTH_OPTIONS,
     load: async () => (await import('./commands/health.ts')).run,
@@ -155,6 +167,7 @@ export const COMMANDS: CommandSpec[] = [
       'file:line:col with its key. Exit codes: 0 valid, 2 a problem (as for any configuration error).',
     ].join('\n'),
     options: VALIDATE_OPTIONS,
+    operands: 'files',
     load: async () => (await import('./commands/validate.ts')).run,
   }),
   command({
@@ -173,6 +186,42 @@ export const COMMANDS: CommandSpec[] = [
       'Keeps the N most recently pulled images (store.keep, default 2), deletes the others, their blobs and staged root filesystems, and interrupted downloads. Refused (E_LOCKED) while a pull, unpack or upgrade runs.',
     options: GC_OPTIONS,
     load: async () => (await import('./commands/gc.ts')).run,
+  }),
+  command({
+    name: 'config',
+    summary: 'show the effective configuration: every key, its value, and the file:line that set it',
+    usage: 'kairos-spegel config',
+    description: [
+      "Reads the configuration as every command does (--config FILE, or the node's Kairos cloud-config",
+      'directories under --root, merged as Kairos merges them) and prints each key of the kairos-spegel: block',
+      'with its effective value and where it comes from: file:line, or "default". Says so when no file has',
+      'a kairos-spegel: block. A configuration error is reported as by validate (exit 2).',
+    ].join('\n'),
+    options: CONFIG_OPTIONS,
+    load: async () => (await import('./commands/config.ts')).run,
+  }),
+  command({
+    name: 'version',
+    summary: 'print the version, the commit and date it was built from, and the Node.js it runs on',
+    usage: 'kairos-spegel version',
+    description: 'The same as --version. With --json: {version, commit, build_date, node, arch}.',
+    options: VERSION_OPTIONS,
+    load: async () => (await import('./commands/version.ts')).run,
+  }),
+  command({
+    name: 'completion',
+    summary: 'print a shell completion script (bash, zsh or fish)',
+    usage: 'kairos-spegel completion bash|zsh|fish',
+    description: [
+      'Prints a completion script for SHELL, generated from the command table: commands, their options and',
+      'the values an option takes. For example:',
+      '  bash: kairos-spegel completion bash > /etc/bash_completion.d/kairos-spegel',
+      '  zsh:  kairos-spegel completion zsh > "${fpath[1]}/_kairos-spegel"',
+      '  fish: kairos-spegel completion fish > ~/.config/fish/completions/kairos-spegel.fish',
+    ].join('\n'),
+    options: COMPLETION_OPTIONS,
+    operands: SHELLS,
+    load: async () => (await import('./commands/completion.ts')).completionCommand({ commands: COMMANDS, globals: GLOBAL_OPTIONS, shells: SHELLS }),
   }),
 ];
 

@@ -9,9 +9,9 @@ import { AgentError, ConfigError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError,
 import { problemOf } from '../app/validate.ts';
 import { Root } from '../fs/root.ts';
 import { createLogger, LOG_LEVELS, stderrIsJournal, type LogLevel, type Logger } from '../log/logger.ts';
-import { VERSION } from '../version.ts';
 import type { CommandSpec, OptionSpec } from './command.ts';
 import { COMMANDS, findCommand, GLOBAL_OPTIONS } from './commands.ts';
+import { versionInfo, versionLine } from './commands/version.ts';
 import { commandHelp, mainHelp } from './help.ts';
 import { createOutput, jsonDocument } from './output.ts';
 import { appEnv } from './app-env.ts';
@@ -93,7 +93,8 @@ export async function run(argv: string[]): Promise<number> {
     const { values, positionals } = parseCommandLine(argv, cmd);
     json = values['json'] === true;
     if (values['version']) {
-      process.stdout.write(json ? jsonDocument('version', { version: VERSION, node: process.versions.node, arch: process.arch }) : `kairos-spegel ${VERSION}\n`);
+      const v = versionInfo();
+      process.stdout.write(json ? jsonDocument('version', v) : `${versionLine(v)}\n`);
       return EXIT_OK;
     }
     if (name === 'help') {

@@ -2,8 +2,28 @@
  * The agent's own `kairos-spegel:` block: every key, its type and its default.
  * This is the single source of truth for the configuration reference in README.
  */
-import { INVALID, absolutePath, boolean, byteRate, byteSize, duration, field, integer, ipAddress, list, object, oneOf, optional, port, section, string, type Parser, type Shape } from './schema.ts';
-import { parseUpstreamPolicy, type UpstreamPolicy } from './upstream-policy.ts';
+import {
+  INVALID,
+  absolutePath,
+  boolean,
+  byteRate,
+  byteSize,
+  duration,
+  field,
+  integer,
+  ipAddress,
+  list,
+  object,
+  oneOf,
+  optional,
+  port,
+  section,
+  string,
+  writable,
+  type Parser,
+  type Shape,
+} from './schema.ts';
+import { formatUpstreamPolicy, parseUpstreamPolicy, type UpstreamPolicy } from './upstream-policy.ts';
 import { parsePlatform, type Platform } from '../registry/manifest.ts';
 import { parseMirroredRegistry, type MirroredRegistry } from '../registry/registry-name.ts';
 import { unusableReason } from '../node/ip-address.ts';
@@ -49,12 +69,12 @@ const containerd = object({
   ctr: optional(string),
 });
 
-const upstreamPolicy: Parser<UpstreamPolicy> = (node, key, problems) => {
+const upstreamPolicy = writable<UpstreamPolicy>((node, key, problems) => {
   const p = node.kind === 'scalar' && typeof node.value === 'string' ? parseUpstreamPolicy(node.value) : undefined;
   if (p !== undefined) return p;
   problems.push({ at: node.loc, key, message: 'expected "always", "never" or "after <duration>" (e.g. "after 10m")' });
   return INVALID;
-};
+}, formatUpstreamPolicy);
 
 const platform: Parser<Platform> = (node, key, problems) => {
   const p = node.kind === 'scalar' && typeof node.value === 'string' ? parsePlatform(node.value) : undefined;

@@ -22,6 +22,8 @@ export interface LoadedConfig {
   configUrl?: string;
   /** Whether any file had a kairos-spegel: block; without one the agent runs on its defaults. */
   hasBlock: boolean;
+  /** The merged kairos-spegel: block as written, each value located (`config` shows where it was set). */
+  block: YNode | undefined;
 }
 
 function enabledAt(values: YMap, block: string): SourceLocation | undefined {
@@ -76,7 +78,7 @@ export async function loadConfigFile(file: string): Promise<LoadedConfig> {
       );
     }
   }
-  return { agent: validateAgentBlock(root), hints: hintsOf(root), sources: [file], skipped: [], hasBlock: root.entries.has(BLOCK_KEY) };
+  return { agent: validateAgentBlock(root), hints: hintsOf(root), sources: [file], skipped: [], hasBlock: root.entries.has(BLOCK_KEY), block: root.entries.get(BLOCK_KEY)?.value };
 }
 
 export async function loadConfig(opts: { root: Root; configFile?: string }): Promise<LoadedConfig> {
@@ -90,5 +92,6 @@ export async function loadConfig(opts: { root: Root; configFile?: string }): Pro
     skipped: cc.skipped,
     configUrl: url?.kind === 'scalar' && typeof url.value === 'string' && url.value !== '' ? url.value : undefined,
     hasBlock: cc.values.entries.has(BLOCK_KEY),
+    block: cc.values.entries.get(BLOCK_KEY)?.value,
   };
 }

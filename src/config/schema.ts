@@ -6,8 +6,8 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 import type { ConfigProblem } from '../errors.ts';
-import { parseDuration } from '../util/duration.ts';
-import { parseByteRate, parseByteSize } from '../util/units.ts';
+import { formatDuration, parseDuration } from '../util/duration.ts';
+import { parseByteRate, parseByteSize, writeByteSize } from '../util/units.ts';
 import { nearest } from './suggest.ts';
 import { describeNode, type YNode } from './yaml-tree.ts';
 
@@ -15,6 +15,13 @@ export const INVALID: unique symbol = Symbol('invalid');
 type Invalid = typeof INVALID;
 
 export type Parser<T> = (node: YNode, key: string, problems: ConfigProblem[]) => T | Invalid;
+
+/** A parser whose values have a written form that it reads back (30000 ms: "30s"): how `config` shows a default. */
+export type Writable<T> = Parser<T> & { write: (value: T) => string | number };
+
+export function writable<T>(parse: Parser<T>, write: (value: T) => string | number): Writable<T> {
+  return Object.assign(parse, { write });
+}
 
 export interface Field<T> {
   parse: Parser<T>;
@@ -75,10 +82,10 @@ export const string: Parser<string> = (node, key, problems) =>
 export const boolean: Parser<boolean> = (node, key, problems) => (node.kind === 'scalar' && typeof node.value === 'boolean' ? node.value : problem(problems, node, key, 'true or false'));
 
 /** A Go-style duration ("200ms", "1m30s"), as milliseconds. */
-export const duration: Parser<number> = (node, key, problems) => {
+export const duration: Writable<number> = writable((node, key, problems) => {
   const ms = node.kind === 'scalar' && typeof node.value === 'string' ? parseDuration(node.value) : undefined;
   return ms === undefined ? problem(problems, node, key, 'a duration with a unit, such as 200ms, 30s or 5m') : ms;
-};
+}, formatDuration);
 
 export const port: Parser<number> = (node, key, problems) =>
   node.kind === 'scalar' && typeof node.value === 'number' && Number.isInteger(node.value) && node.value >= 1 && node.value <= 65535
@@ -146,12 +153,15 @@ export function integer(min: number, max: number): Parser<number> {
       : problem(problems, node, key, `a whole number from ${min} to ${max}`);
 }
 
-export const byteSize: Parser<number> = (node, key, problems) => {
+export const byteSize: Writable<number> = writable((node, key, problems) => {
   const v = node.kind === 'scalar' && (typeof node.value === 'string' || typeof node.value === 'number') ? parseByteSize(node.value) : undefined;
   return v === undefined ? problem(problems, node, key, 'a size such as 512MiB or 2GB') : v;
-};
+}, writeByteSize);
 
-export const byteRate: Parser<number> = (node, key, problems) => {
-  const v = node.kind === 'scalar' && (typeof node.value === 'string' || typeof node.value === 'number') ? parseByteRate(node.value) : undefined;
-  return v === undefined ? problem(problems, node, key, 'a rate such as 5MB/s, 40Mbit/s, or 0 for unlimited') : v;
-};
+export const byteRate: Writable<number> = writable(
+  (node, key, problems) => {
+    const v = node.kind === 'scalar' && (typeof node.value === 'string' || typeof node.value === 'number') ? parseByteRate(node.value) : undefined;
+    return v === undefined ? problem(problems, node, key, 'a rate such as 5MB/s, 40Mbit/s, or 0 for unlimited') : v;
+  },
+  (v) => (v === 0 ? 0 : `${writeByteSize(v)}/s`),
+);

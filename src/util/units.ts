@@ -48,3 +48,14 @@ export function formatBytes(n: number): string {
   }
   return `${v.toFixed(v < 10 ? 2 : 1).replace(/\.?0+$/, '')} ${units[i]}`;
 }
+
+/** The exact size in the largest binary unit that divides it ("256MiB"), else bytes: what parseByteSize reads back. */
+export function writeByteSize(n: number): string | number {
+  for (const [unit, f] of [
+    ['GiB', 2 ** 30],
+    ['MiB', 2 ** 20],
+    ['KiB', 2 ** 10],
+  ] as const)
+    if (n !== 0 && n % f === 0) return `${n / f}${unit}`;
+  return n;
+}

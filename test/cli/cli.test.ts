@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/cli/commands.ts';
-import { AGENT, runAgent } from '../../testbed/agent.ts';
+import { AGENT, runAgent, versionLine } from '../../testbed/agent.ts';
 import { run } from '../../testbed/proc.ts';
 import { tempDir } from '../../testbed/tmp.ts';
 import pkg from '../../package.json' with { type: 'json' };
@@ -12,7 +12,7 @@ describe('the single executable', () => {
   it('runs with an empty environment: no node on PATH, no node_modules', async () => {
     const r = await run('/usr/bin/env', ['-i', AGENT, '--version'], { cwd: '/' });
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe(`kairos-spegel ${pkg.version}\n`);
+    expect(r.stdout).toMatch(versionLine(pkg.version));
   });
 
   it('ignores NODE_OPTIONS, so nothing can be injected into it', async () => {
@@ -21,17 +21,24 @@ describe('the single executable', () => {
     writeFileSync(inject, 'process.stdout.write("INJECTED\\n")');
     const missing = await runAgent(['--version'], { env: { NODE_OPTIONS: '--require=/nonexistent.js' } });
     expect(missing.code).toBe(0);
-    expect(missing.stdout).toBe(`kairos-spegel ${pkg.version}\n`);
+    expect(missing.stdout).toMatch(versionLine(pkg.version));
     const present = await runAgent(['--version'], { env: { NODE_OPTIONS: `--require=${inject}` } });
     expect(present.stdout).not.toContain('INJECTED');
     // It ran, and ran normally: a crash would print nothing injected either.
     expect(present.code).toBe(0);
-    expect(present.stdout).toBe(`kairos-spegel ${pkg.version}\n`);
+    expect(present.stdout).toMatch(versionLine(pkg.version));
   });
 
   it('prints the version as JSON with --json', async () => {
     const r = await runAgent(['--version', '--json']);
-    expect(JSON.parse(r.stdout)).toEqual({ schema: 'kairos-spegel/version/v1', version: pkg.version, node: expect.stringMatching(/^22\./), arch: 'x64' });
+    expect(JSON.parse(r.stdout)).toEqual({
+      schema: 'kairos-spegel/version/v1',
+      version: pkg.version,
+      commit: expect.stringMatching(/^([0-9a-f]{40}(-dirty)?|unknown)$/),
+      build_date: expect.stringMatching(/Z$/),
+      node: expect.stringMatching(/^22\./),
+      arch: 'x64',
+    });
   });
 });
 

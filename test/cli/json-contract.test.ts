@@ -27,7 +27,7 @@ describe('--json documents', () => {
     return { code: r.code, doc };
   };
 
-  it('version, configure, health, status, images, gc, validate and the error document match their schemas', async () => {
+  it('version, configure, health, status, images, gc, validate, config and the error document match their schemas', async () => {
     const root = k3sRoot();
     expect((await json(['--version'])).doc).toMatchObject({ schema: 'kairos-spegel/version/v1' });
     expect((await json(['--root', root, 'configure', '--dry-run'])).doc).toMatchObject({ schema: 'kairos-spegel/configure/v1', dry_run: true, node_ip: null });
@@ -38,6 +38,12 @@ describe('--json documents', () => {
     expect((await json(['--root', root, 'images', '--verify'])).doc).toMatchObject({ schema: 'kairos-spegel/images/v1', images: [] });
     expect((await json(['--root', root, 'gc', '--dry-run'])).doc).toMatchObject({ schema: 'kairos-spegel/gc/v1', dry_run: true, removed: [] });
     expect((await json(['--root', root, 'validate'])).doc).toMatchObject({ schema: 'kairos-spegel/validate/v1', valid: true, problems: [] });
+    expect((await json(['version'])).doc).toMatchObject({ schema: 'kairos-spegel/version/v1', commit: expect.any(String), build_date: expect.any(String) });
+    expect((await json(['--root', root, 'config'])).doc).toMatchObject({
+      schema: 'kairos-spegel/config/v1',
+      has_block: true,
+      values: expect.arrayContaining([{ key: 'distro', value: 'k3s', source: expect.any(Object) }]),
+    });
     const usage = await json(['prepull']);
     expect(usage.doc).toMatchObject({ schema: 'kairos-spegel/error/v1', error: { code: 'E_USAGE', exit_code: usage.code, hint: expect.any(String), problems: null } });
     // prepull and upgrade documents are checked by the store and upgrade tests, which pull real images.

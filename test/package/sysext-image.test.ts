@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { readGpt } from '../../testbed/gpt.ts';
 import { requireRoot } from '../../testbed/netns.ts';
 import { sysextImage, SYSTEMD_ARCH, VERSION, type NodeArch } from '../../testbed/package.ts';
+import { versionLine } from '../../testbed/agent.ts';
 import { must, run } from '../../testbed/proc.ts';
 import { listFiles } from '../../testbed/files.ts';
 import { tempDir } from '../../testbed/tmp.ts';
@@ -114,7 +115,7 @@ describe('the amd64 sysext image', () => {
     requireRoot('systemd-dissect --copy-from attaches the image to a loop device');
     const binary = path.join(dir, 'kairos-spegel');
     await must('systemd-dissect', ['--copy-from', sysextImage('amd64'), '/usr/lib/kairos-spegel/kairos-spegel', binary]);
-    expect(await must(binary, ['--version'])).toBe(`kairos-spegel ${VERSION}\n`);
+    expect(await must(binary, ['--version'])).toMatch(versionLine(VERSION));
   });
 });
 
@@ -145,7 +146,7 @@ describe('systemd-sysext', () => {
     const r = await sysextOnScratchRoot(sysextImage('amd64'), 'systemd-sysext --root="$R" merge; chroot "$R" /usr/bin/kairos-spegel --version; ls "$R/usr/lib/systemd/system"');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`Using extensions 'kairos-spegel-${VERSION}-amd64.sysext'`);
-    expect(r.stdout).toContain(`kairos-spegel ${VERSION}\n`);
+    expect(r.stdout).toContain(`kairos-spegel ${VERSION} (commit `);
     expect(r.stdout).toContain('kairos-spegel-boot.service\n');
   });
 
