@@ -86,7 +86,7 @@ describe('metrics textfile', () => {
       expect(r.code, r.stderr).toBe(0);
     }
     expect(existsSync(path.join(root, TEXTFILE))).toBe(false);
-    expect(existsSync(path.join(root, 'usr/local/kairos-spegel/state.json'))).toBe(false);
+    expect(existsSync(path.join(root, 'usr/local/kairos-spegel/runs'))).toBe(false);
   });
 
   it('a textfile that cannot be written: one warning, and the command keeps its exit code', async () => {
