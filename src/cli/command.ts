@@ -52,6 +52,11 @@ export interface CommandSpec<S extends OptionSpecs = OptionSpecs> {
   options: S;
   /** What follows the command name, for shell completion: one of these words, or file names. */
   operands?: readonly string[] | 'files';
+  /**
+   * The command acts on the node: each run (but a --dry-run) is recorded and the metrics
+   * textfile rewritten after it. Views leave it out and write nothing, so anyone may run them.
+   */
+  recorded?: true;
   /** Loaded only when the command runs, so heavy modules stay off other commands' start-up. */
   load: () => Promise<CommandRun<S>>;
 }

@@ -79,6 +79,7 @@ function command<S extends OptionSpecs>(spec: CommandSpec<S>): CommandSpec {
 export const COMMANDS: CommandSpec[] = [
   command({
     name: 'configure',
+    recorded: true,
     summary: "write the containerd / k3s / k0s mirror configuration for this node's Spegel",
     usage: 'kairos-spegel configure [--stage boot|network|reconcile] [--dry-run]',
     description: [
@@ -94,6 +95,7 @@ export const COMMANDS: CommandSpec[] = [
   }),
   command({
     name: 'health',
+    recorded: true,
     summary: "check that the node's mirror answers and the configuration around it is coherent",
     usage: 'kairos-spegel health [--wait DURATION]',
     description: [
@@ -107,6 +109,7 @@ export const COMMANDS: CommandSpec[] = [
   }),
   command({
     name: 'prepull',
+    recorded: true,
     summary: "fetch an image into the node's store ahead of time, from peers first",
     usage: 'kairos-spegel prepull IMAGE [--platform OS/ARCH[/VARIANT]] [--upstream always|never|"after DURATION"] [--no-seed] [--unpack] [--verify]',
     description: [
@@ -121,6 +124,7 @@ export const COMMANDS: CommandSpec[] = [
   }),
   command({
     name: 'upgrade',
+    recorded: true,
     summary: 'upgrade the node to IMAGE with kairos-agent, from the staged image (prepulled if needed)',
     usage: 'kairos-spegel upgrade IMAGE [--recovery] [--force] [--reboot] [--platform P] [--upstream POLICY] [--no-seed]',
     description: [
@@ -180,6 +184,7 @@ export const COMMANDS: CommandSpec[] = [
   }),
   command({
     name: 'gc',
+    recorded: true,
     summary: 'keep the most recent images in the store and delete the rest',
     usage: 'kairos-spegel gc [--keep N] [--dry-run]',
     description:

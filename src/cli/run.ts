@@ -70,13 +70,6 @@ function printError(err: unknown, log: Logger | undefined, json: boolean): numbe
   return exitCode;
 }
 
-/**
- * The commands that act on the node: each run is recorded and the metrics textfile rewritten
- * after it. The views (status, images, validate, metrics, help) write nothing, so that anyone
- * may run them.
- */
-const RECORDED = new Set(['configure', 'health', 'prepull', 'upgrade', 'gc']);
-
 export async function run(argv: string[]): Promise<number> {
   let log: Logger | undefined;
   let json = argv.includes('--json');
@@ -130,7 +123,7 @@ export async function run(argv: string[]): Promise<number> {
       code = printError(err, log, json);
     }
     // The one place every command ends; a dry run promises to write nothing.
-    if (RECORDED.has(cmd.name) && values['dry-run'] !== true) await (await import('../app/metrics.ts')).recordRun(appEnv(context), { command: cmd.name, exitCode: code, at: new Date() });
+    if (cmd.recorded && values['dry-run'] !== true) await (await import('../app/metrics.ts')).recordRun(appEnv(context), { command: cmd.name, exitCode: code, at: new Date() });
     return code;
   } catch (err) {
     return printError(err, log, json);
