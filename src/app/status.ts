@@ -1,6 +1,7 @@
 /** `status`: what is stored, staged, seeded and applied on this node, and the WAN bytes peers saved. */
 import type { AppEnv } from './env.ts';
 import { bytesBySource, type Bytes } from './bytes.ts';
+import { pullInProgress, type InProgress } from './in-progress.ts';
 import { loadNodeContext } from './node-context.ts';
 import { stagingBase } from './stage-image.ts';
 import { readStoredImages } from '../store/images.ts';
@@ -35,6 +36,8 @@ export interface StatusResult {
   applied: AppliedUpgrade[];
   /** Every pull so far. */
   bytes: Bytes;
+  /** A pull another run is doing on the store now. */
+  in_progress: InProgress | null;
 }
 
 export async function nodeStatus(env: AppEnv): Promise<StatusResult> {
@@ -62,5 +65,6 @@ export async function nodeStatus(env: AppEnv): Promise<StatusResult> {
     images: rows,
     applied: state.applied.map((a) => ({ image: a.ref, manifest: a.manifest, version: a.version ?? null, recovery: a.recovery, at: a.at, result: a.result })),
     bytes: bytesBySource(stats.total),
+    in_progress: await pullInProgress(env.root.path(ctx.agent.store.path)),
   };
 }

@@ -65,8 +65,9 @@ describe('a pull in progress', () => {
 
     // Run 1: 2 MiB of one layer, the rest of the image whole; then kill -9.
     const first = await heldPull(b, held, 2 * MiB);
-    await waitFor('the partial layer and the other blobs on disk', () =>
-      existsSync(partial) && statSync(partial).size === 2 * MiB && [other, manifest.config].every((x) => existsSync(path.join(b.store, 'blobs/sha256', x.digest.slice(7)))),
+    await waitFor(
+      'the partial layer and the other blobs on disk',
+      () => existsSync(partial) && statSync(partial).size === 2 * MiB && [other, manifest.config].every((x) => existsSync(path.join(b.store, 'blobs/sha256', x.digest.slice(7)))),
     );
     await exit(first, 'SIGKILL');
     // A dead holder's progress file shows nothing.
