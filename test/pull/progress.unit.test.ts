@@ -1,4 +1,5 @@
 /** The progress line's layout at terminal widths, resumed bytes, and the countdown to the upstream. */
+import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { formatCountdown, layoutProgressLine, Progress, type ProgressView } from '../../src/pull/progress.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -84,5 +85,20 @@ describe('Progress after a resume', () => {
     p.add('mirror', 30);
     p.discard(50);
     expect(p.snapshot().done).toBe(20);
+  });
+});
+
+describe('Progress on a terminal', () => {
+  it('redraws for the new width when the terminal is resized', () => {
+    const tty = Object.assign(new EventEmitter(), { columns: 200, written: [] as string[], write: (s: string) => tty.written.push(s) });
+    const p = new Progress({ log: createLogger({ level: 'silent', pretty: false }), tty: tty as unknown as NodeJS.WriteStream, clock: () => 0 });
+    p.start(view.label, view.total!, view.done);
+    tty.columns = 40;
+    tty.emit('resize');
+    const line = tty.written.at(-1)!.replace('\r\x1b[K', '');
+    expect(line.length).toBeLessThan(40);
+    expect(line).toMatch(/25% 356MiB\/1.37GiB ETA --$/);
+    p.stop();
+    expect(tty.listenerCount('resize')).toBe(0);
   });
 });
