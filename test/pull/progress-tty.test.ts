@@ -40,9 +40,10 @@ describe('progress on a terminal', () => {
   function inTerminal(bed: PullBed, args: string) {
     const cmd = `stty cols 80 rows 24; exec ${agentBuilt()} --root ${bed.root} prepull ${src.image} ${args}`;
     const child = spawn('script', ['-qfec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const term = { out: '', stop: async () => undefined as unknown };
+    const term = { out: '', closed: undefined as unknown as Promise<unknown>, stop: async () => undefined as unknown };
     child.stdout.on('data', (d: Buffer) => (term.out += d.toString()));
     const closed = new Promise((resolve) => child.on('close', resolve));
+    term.closed = closed;
     term.stop = () => {
       child.kill('SIGTERM'); // script hands it on to the agent, which ends as interrupted
       return closed;
@@ -97,6 +98,23 @@ describe('progress on a terminal', () => {
       const line = await waitFor('the countdown', () => segments(term.out).find((s) => /upstream in \d/.test(s)), 30_000);
       expect(line).toMatch(/^\S+ waiting for the peers, upstream in (\d+s|1m00s)$/);
       expect(line.length).toBeLessThan(80);
+    } finally {
+      await term.stop();
+    }
+  }, 120_000);
+
+  it('a log line (the switch to the upstream) clears the progress line instead of running on after it', async () => {
+    src.mirror.setRule((q) => spegelNotFound(q.url));
+    src.upstream.setRule(undefined);
+    const bed = new PullBed(`${dir}/bed-switch`);
+    bed.hosts(src.registry.host, [src.mirror.url], src.upstream.url);
+    const term = inTerminal(bed, `--upstream 'after 2s'`);
+    try {
+      // The countdown is drawn every 200 ms until the switch is logged.
+      await waitFor('the countdown', () => segments(term.out).some((s) => /upstream in \d/.test(s)), 30_000);
+      const warning = await waitFor('the switch', () => segments(term.out).find((s) => s.includes('switching to the upstream registry')), 30_000);
+      expect(warning).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d WARN  switching to the upstream registry ${src.registry.host}: `));
+      await term.closed;
     } finally {
       await term.stop();
     }
