@@ -84,6 +84,7 @@ const LABEL_MIN = 8;
 export function layoutProgressLine(v: ProgressView, columns: number): string {
   const width = Math.max(1, columns - 1);
   const countdown = v.upstreamInMs !== undefined ? formatCountdown(v.upstreamInMs) : undefined;
+  const frac = v.total === undefined ? 0 : v.total > 0 ? Math.min(1, v.done / v.total) : 1;
   // Each variant with the room it needs beside it for the label and the bar.
   let variants: { parts: string[]; room: number }[];
   if (v.total === undefined) {
@@ -93,7 +94,6 @@ export function layoutProgressLine(v: ProgressView, columns: number): string {
       { parts: [countdown ?? 'resolving'], room: 0 },
     ];
   } else {
-    const frac = v.total > 0 ? Math.min(1, v.done / v.total) : 1;
     const pct = `${Math.floor(frac * 100)}%`;
     const bytes = formatDoneTotal(v.done, v.total);
     const rate = `${compactBytes(Math.round(v.rate))}/s`;
@@ -106,7 +106,6 @@ export function layoutProgressLine(v: ProgressView, columns: number): string {
       ...[full, [pct, bytes, eta, split], [pct, bytes, eta], [pct, eta]].map((parts) => ({ parts, room: 0 })),
     ];
   }
-  const frac = v.total === undefined ? 0 : v.total > 0 ? Math.min(1, v.done / v.total) : 1;
   for (const { parts, room: needs } of variants) {
     const tail = parts.join(' ');
     const room = width - tail.length;
