@@ -1,6 +1,7 @@
 /** `images`: what the store holds, optionally with every blob hashed. */
 import type { AppEnv } from './env.ts';
 import { bytesBySource, type Bytes } from './bytes.ts';
+import { pullInProgress, type InProgress } from './in-progress.ts';
 import { loadNodeContext } from './node-context.ts';
 import { readStoredImages } from '../store/images.ts';
 
@@ -20,6 +21,8 @@ export interface ImagesResult {
   store: string;
   images: ImageEntry[];
   bytes: Bytes;
+  /** A pull another run is doing on the store now. */
+  in_progress: InProgress | null;
 }
 
 export async function listStoredImages(env: AppEnv, req: { verify: boolean }): Promise<ImagesResult> {
@@ -34,5 +37,5 @@ export async function listStoredImages(env: AppEnv, req: { verify: boolean }): P
     }
     entries.push({ image: i.ref, manifest: i.manifest.digest, index: i.index?.digest ?? null, size: i.size, pulled_at: i.pulledAt || null, bytes: bytesBySource(i.bytes), damaged });
   }
-  return { store: ctx.agent.store.path, images: entries, bytes: bytesBySource(stats.total) };
+  return { store: ctx.agent.store.path, images: entries, bytes: bytesBySource(stats.total), in_progress: await pullInProgress(env.root.path(ctx.agent.store.path)) };
 }

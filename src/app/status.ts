@@ -2,6 +2,7 @@
 import type { AgentConfig } from '../config/agent-config.ts';
 import type { AppEnv } from './env.ts';
 import { bytesBySource, type Bytes } from './bytes.ts';
+import { pullInProgress, type InProgress } from './in-progress.ts';
 import { loadNodeContext } from './node-context.ts';
 import { AgentError } from '../errors.ts';
 import { detectNodeIp, type NodeIp } from '../node/node-ip.ts';
@@ -45,6 +46,8 @@ export interface StatusResult {
   bytes: Bytes;
   /** The node's facts, with --system; null without. */
   system: NodeSystem | null;
+  /** A pull another run is doing on the store now. */
+  in_progress: InProgress | null;
 }
 
 export interface NodeSystem extends Omit<SystemFacts, 'interfaces'> {
@@ -87,6 +90,7 @@ export async function nodeStatus(env: AppEnv, req: StatusRequest): Promise<Statu
     applied: state.applied.map((a) => ({ image: a.ref, manifest: a.manifest, version: a.version ?? null, recovery: a.recovery, at: a.at, result: a.result })),
     bytes: bytesBySource(stats.total),
     system: req.system ? await nodeSystem(env, ctx.agent) : null,
+    in_progress: await pullInProgress(storeDir),
   };
 }
 

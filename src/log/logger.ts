@@ -63,6 +63,7 @@ export function createLogger(opts: LoggerOptions): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    fdStream(2, opts.pretty ? (line) => formatPretty(line, color) : opts.journal ? withPriority : undefined),
+    // On a terminal a progress line may stand unfinished: a log line clears it rather than running on after it, and the bar redraws below.
+    fdStream(2, opts.pretty ? (line) => `\r\x1b[K${formatPretty(line, color)}` : opts.journal ? withPriority : undefined),
   );
 }

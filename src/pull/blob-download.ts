@@ -31,6 +31,8 @@ export interface BlobContext {
   stall: { bytesPerSec: number; afterMs: number };
   /** Called for every byte received, by role (progress, accounting). */
   onBytes(role: SourceRole, n: number): void;
+  /** Called with the bytes of a partial file thrown away (they did not hash right), so progress does not count them. */
+  onDiscard?(n: number): void;
   /** Hashes on the thread pool when present; on the main thread otherwise. */
   addon?: NativeAddon;
 }
@@ -221,6 +223,7 @@ async function fetchVerified(ctx: BlobContext, desc: Descriptor, p: Partial, dro
             { blob: desc.digest, hashed: actual, earlier_bytes: p.inherited },
             'the partial download an earlier run left does not match the digest; downloading it again from the start',
           );
+          ctx.onDiscard?.(p.offset);
           await p.reset();
           continue;
         }
@@ -231,6 +234,7 @@ async function fetchVerified(ctx: BlobContext, desc: Descriptor, p: Partial, dro
         const others = contributors.filter((o) => o !== s.origin);
         const blamed = others.length > 0 ? others : contributors;
         for (const origin of blamed) dropped.set(origin, new RegistryError('E_DIGEST', `sent bytes that do not match ${desc.digest}`));
+        ctx.onDiscard?.(p.offset);
         await p.reset();
         ctx.walk.log.warn({ blob: desc.digest, hashed: actual, from: contributors.length > 0 ? contributors : 'an interrupted earlier run' }, 'downloaded bytes do not match the digest; discarded');
         if (dropped.has(s.origin)) throw new RegistryError('E_DIGEST', `${desc.digest}: the bytes from ${s.origin} hash to ${actual}; discarded`);

@@ -28,6 +28,9 @@ import { Slots } from './slots.ts';
 import { buildSources, closeSources, warnUnreachableLoopbackMirrors } from './sources.ts';
 import type { WalkContext } from './source-walker.ts';
 import { formatUpstreamPolicy, type UpstreamPolicy } from '../config/upstream-policy.ts';
+import { stat } from 'node:fs/promises';
+import { formatDuration } from '../util/duration.ts';
+import { removePullProgress, writePullProgress } from '../store/pull-progress.ts';
 
 export interface PrepullRequest {
   ref: ImageRef;
@@ -111,17 +114,46 @@ export async function prepull(env: PrepullEnv, req: PrepullRequest): Promise<Pre
     ...(env.signal ? { signal: env.signal } : {}),
   });
   const stats = await TransferStats.load(store.dir);
-  const progress = new Progress({ ...env.progress, log });
+  const afterMs = req.policy.mode === 'after' ? req.policy.afterMs : undefined;
+  const upstreamOpensAt = afterMs !== undefined ? started + afterMs : undefined;
+  const progress = new Progress({ ...env.progress, log, ...(upstreamOpensAt !== undefined ? { upstreamOpensAt } : {}) });
   const transferred: ByRole = { mirror: 0, upstream: 0 };
   const count = (role: SourceRole, n: number) => {
     transferred[role] += n;
     stats.add(refName, role, n);
     progress.add(role, n);
   };
+  let digestKnown: string | null = null;
+  const publish = () => {
+    const p = progress.snapshot();
+    return writePullProgress(store.dir, {
+      image: refName,
+      digest: digestKnown,
+      done: p.done,
+      total: p.total ?? null,
+      bytes: transferred,
+      started_at: new Date(started).toISOString(),
+      updated_at: new Date().toISOString(),
+      pid: process.pid,
+    });
+  };
+  // One write at a time, every 2 s: status and images show this pull; a failed write only costs that.
+  let publishing: Promise<void> | undefined;
+  const tick = () => {
+    publishing ??= publish()
+      .catch((err: unknown) => log.debug({ reason: errorMessage(err) }, 'could not write the pull progress file'))
+      .finally(() => {
+        publishing = undefined;
+      });
+  };
   const saver = setInterval(() => void stats.save().catch(() => undefined), 5000);
   saver.unref();
   const credentials = await CredentialStore.load(root, agent);
   const { sources, hostsFile } = await buildSources(root, env.layout.hostsDir, req.ref.registry, credentials, agent.pull.stall_after);
+  tick();
+  const publisher = setInterval(tick, 2000);
+  publisher.unref();
+  progress.begin(refName);
   try {
     log.info(
       {
@@ -134,9 +166,43 @@ export async function prepull(env: PrepullEnv, req: PrepullRequest): Promise<Pre
       'prepull',
     );
     await warnUnreachableLoopbackMirrors(sources, log);
-    const walk: WalkContext = { sources, policy: req.policy, startedAt: started, log, signal: env.signal, deadlineMs: agent.pull.stall_after };
+    if (!sources.some((s) => s.role === 'mirror')) {
+      log.warn(
+        {
+          registry: req.ref.registry,
+          hosts: hostsFile ?? `none: no ${req.ref.registry} or _default directory in ${env.layout.hostsDir}`,
+          hint: `run 'kairos-spegel configure' (it writes the hosts.toml that points containerd at Spegel), or check kairos-spegel.hosts_dir`,
+        },
+        `no mirror is configured for ${req.ref.registry}: everything comes from the upstream registry, nothing from the peers`,
+      );
+    }
+    if (afterMs !== undefined && sources.some((s) => s.role === 'upstream')) {
+      const at = new Date(started + afterMs).toISOString();
+      log.info(
+        { registry: req.ref.registry, upstream_at: at, upstream_in: formatDuration(afterMs) },
+        `the upstream registry ${req.ref.registry} may be used from ${at} on, for what the peers do not have by then`,
+      );
+    }
+    let switched = false;
+    const walk: WalkContext = {
+      sources,
+      policy: req.policy,
+      startedAt: started,
+      log,
+      signal: env.signal,
+      deadlineMs: agent.pull.stall_after,
+      onUpstream: (s, what, why) => {
+        if (switched) return;
+        switched = true;
+        log.warn(
+          { registry: req.ref.registry, upstream: s.origin, what, mirrors: why, policy: formatUpstreamPolicy(req.policy) },
+          `switching to the upstream registry ${req.ref.registry}: the peers did not have ${what} within ${formatDuration(Math.round((Date.now() - started) / 1000) * 1000)} (--upstream ${formatUpstreamPolicy(req.policy)})`,
+        );
+      },
+    };
     const { digest, by } = await resolveDigest(walk, req.ref, { resolveViaMirror: agent.pull.resolve_tags_via_mirror });
     log.info({ image: refName, digest, resolved_by: by }, 'resolved');
+    digestKnown = digest;
 
     const top = await fetchManifest(walk, req.ref, digest, (s, n) => count(s.role, n));
     let image = top;
@@ -168,7 +234,12 @@ export async function prepull(env: PrepullEnv, req: PrepullRequest): Promise<Pre
         present = false;
       }
       if (present) presentBytes += b.size;
-      else missing.push(b);
+      else {
+        missing.push(b);
+        // A partial download an earlier run left is resumed, not fetched again: its bytes count as done.
+        const partial = (await stat(store.ingestPath(b.digest)).catch(() => undefined))?.size ?? 0;
+        if (partial <= b.size) presentBytes += partial;
+      }
     }
     await ensureFreeSpace(store.dir, totalBytes - presentBytes, agent.store.free_space_margin);
 
@@ -200,6 +271,7 @@ export async function prepull(env: PrepullEnv, req: PrepullRequest): Promise<Pre
               upstreamSlots,
               stall: { bytesPerSec: agent.pull.stall_bytes_per_sec, afterMs: agent.pull.stall_after },
               onBytes: count,
+              onDiscard: (n) => progress.discard(n),
               ...(addon ? { addon } : {}),
             },
             desc,
@@ -238,6 +310,10 @@ export async function prepull(env: PrepullEnv, req: PrepullRequest): Promise<Pre
     };
   } finally {
     clearInterval(saver);
+    clearInterval(publisher);
+    progress.stop();
+    await publishing;
+    await removePullProgress(store.dir);
     await stats.save().catch((err: unknown) => log.warn({ err }, 'could not save transfer counters'));
     await closeSources(sources);
     await lock.release();

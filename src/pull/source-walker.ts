@@ -28,6 +28,8 @@ export interface WalkContext {
   deadlineMs: number;
   /** How often the mirrors are asked again while waiting for them (ms). */
   pollMs?: number;
+  /** Told before each upstream attempt under `after <d>`, with what the mirrors said: the pull is switching to the WAN. */
+  onUpstream?(s: Source, what: string, why: string): void;
 }
 
 const MAX_RATE_LIMIT_RETRIES = 5;
@@ -57,6 +59,10 @@ export async function walkSources<T>(ctx: WalkContext, what: string, attempt: (s
       if (s.role === 'upstream' && Date.now() < upstreamOpensAt(ctx)) {
         upstreamClosed = true;
         continue;
+      }
+      if (s.role === 'upstream' && ctx.policy.mode === 'after' && ctx.onUpstream) {
+        const mirrors = ctx.sources.filter((m) => m.role === 'mirror').map((m) => `${m.origin}: ${dropped.get(m.origin)?.message ?? 'not found'}`);
+        ctx.onUpstream(s, what, mirrors.join('; ') || 'no mirror is configured');
       }
       for (;;) {
         try {

@@ -68,6 +68,19 @@ describe('upstream policy', () => {
     for (const q of content) expect(q.at - started, q.url).toBeGreaterThanOrEqual(2900);
     expect(Math.min(...content.map((q) => q.at)) - started).toBeLessThan(6000);
     expect(mirror.requests.filter((q) => q.url.includes('/manifests/')).length).toBeGreaterThan(1); // asked again while waiting
+    // Said at the start, and at the switch, with the registry and the reason (journald reads these).
+    const lines = r.stderr
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { level: string; msg: string; registry?: string; upstream_at?: string });
+    const opens = lines.find((l) => l.msg.startsWith(`the upstream registry ${registry.host} may be used from `));
+    expect(opens).toMatchObject({ level: 'info', registry: registry.host, upstream_at: expect.stringMatching(/^\d{4}-/) as unknown });
+    const switched = lines.filter((l) => l.msg.startsWith('switching to the upstream registry'));
+    expect(switched).toHaveLength(1);
+    expect(switched[0]).toMatchObject({ level: 'warn', registry: registry.host });
+    expect(switched[0]!.msg).toMatch(
+      new RegExp(`^switching to the upstream registry ${registry.host}: the peers did not have manifest sha256:\\w+ of ${image} within \\d+s \\(--upstream after 3s\\)$`),
+    );
     b.verifyBlobs();
   });
 
@@ -81,6 +94,27 @@ describe('upstream policy', () => {
     expect(upstream.requests.map((q) => q.method)).toEqual(['HEAD']);
     expect(r.json!.bytes.from_upstream).toBe(0);
     expect(r.json!.bytes.from_peers).toBeGreaterThan(7 * MiB);
+  });
+
+  it('no mirror for the registry: one warning that names it and says how to fix it; none with a mirror', async () => {
+    mirror.setRule(undefined);
+    const noMirror = new PullBed(`${dir}/bed${++beds}`);
+    noMirror.hosts(registry.host, [], upstream.url);
+    const r = await noMirror.prepull([image]);
+    expect(r.code, r.stderr).toBe(0);
+    const warns = r.stderr.split('\n').filter((l) => l.includes('no mirror is configured'));
+    expect(warns).toHaveLength(1);
+    expect(JSON.parse(warns[0]!)).toMatchObject({
+      level: 'warn',
+      registry: registry.host,
+      hosts: expect.stringContaining(`${registry.host}/hosts.toml`) as unknown,
+      hint: expect.stringContaining("run 'kairos-spegel configure'") as unknown,
+      msg: `no mirror is configured for ${registry.host}: everything comes from the upstream registry, nothing from the peers`,
+    });
+    // Control: the same pull with a mirror says nothing of the kind.
+    const withMirror = await bed().prepull([image]);
+    expect(withMirror.code).toBe(0);
+    expect(withMirror.stderr).not.toContain('no mirror is configured');
   });
 
   it('upstream_rate_limit holds the upstream rate within 5%, and progress is logged every 5 s', async () => {
@@ -121,6 +155,6 @@ describe('upstream policy', () => {
     const cmd = `${AGENT} --root ${b.root} prepull ${image}`;
     const r = await run('script', ['-qfec', cmd, '/dev/null'], { env: { ...process.env, TERM: 'xterm', COLUMNS: '160' } });
     expect(r.code, r.stdout).toBe(0);
-    expect(r.stdout).toMatch(/\[=*\s*\] [\d.]+ (KiB|MiB)\/[\d.]+ MiB [\d.]+ (B|KiB|MiB)\/s ETA \S+ peers \d+% upstream \d+%/);
+    expect(r.stdout).toMatch(/\[=*\s*\] \d+% [\d.]+(KiB|MiB)?\/[\d.]+MiB [\d.]+(B|KiB|MiB)\/s ETA \S+ peers \d+% upstream \d+%/);
   });
 });

@@ -1,4 +1,5 @@
 /** `kairos-spegel status`: what is stored, staged, seeded and applied, and the WAN bytes peers saved. */
+import { describeInProgress } from '../../app/in-progress.ts';
 import { nodeStatus, type NodeSystem } from '../../app/status.ts';
 import { EXIT_OK } from '../../errors.ts';
 import { formatBytes } from '../../util/units.ts';
@@ -28,6 +29,7 @@ export const run: CommandRun<typeof STATUS_OPTIONS> = async (ctx) => {
     );
     const last = r.applied.at(-1);
     if (last) lines.push('', `last upgrade: ${last.image} ${last.version ?? ''} ${last.result} at ${last.at}${last.recovery ? ' (recovery)' : ''}`);
+    if (r.in_progress) lines.push('', describeInProgress(r.in_progress));
     lines.push('', `WAN bytes saved: ${formatBytes(r.bytes.from_peers)} came from peers; ${formatBytes(r.bytes.from_upstream)} from upstream`);
     if (r.system) lines.push('', ...systemLines(r.system));
     return lines.join('\n');
