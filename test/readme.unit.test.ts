@@ -44,3 +44,28 @@ describe('README Kairos operator examples', () => {
     if (doc.spec.command) expect(doc.spec.command.slice(0, 3)).toEqual(['chroot', '/host', 'kairos-spegel']);
   });
 });
+
+describe('README navigation', () => {
+  // GitHub's heading anchors: lower case, punctuation but '-' and '_' dropped, spaces to '-'.
+  const anchor = (title: string) =>
+    title
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\- _]/gu, '')
+      .replace(/ /g, '-');
+  const outsideFences = README.replace(/```[\s\S]*?```/g, '');
+  const headings = [...outsideFences.matchAll(/^(#{2,6}) (.+)$/gm)].map((m) => ({ level: m[1]!.length, title: m[2]!, anchor: anchor(m[2]!) }));
+
+  it('every in-page link names a heading', () => {
+    const anchors = new Set(headings.map((h) => h.anchor));
+    const links = [...outsideFences.matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1]!);
+    expect(links.length).toBeGreaterThan(0);
+    expect(links.filter((l) => !anchors.has(l))).toEqual([]);
+  });
+
+  it('the table of contents lists every section and subsection, in order', () => {
+    const contents = /^## Contents\n\n((?:\s*- \[.*\]\(#.*\)\n)+)/m.exec(README)?.[1] ?? '';
+    const listed = [...contents.matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1]);
+    const expected = headings.filter((h) => h.level <= 3 && h.title !== 'Contents').map((h) => h.anchor);
+    expect(listed).toEqual(expected);
+  });
+});

@@ -171,7 +171,7 @@ export async function prepull(env: PrepullEnv, req: PrepullRequest): Promise<Pre
         {
           registry: req.ref.registry,
           hosts: hostsFile ?? `none: no ${req.ref.registry} or _default directory in ${env.layout.hostsDir}`,
-          hint: `run 'kairos-spegel configure' (it writes the hosts.toml that points containerd at Spegel), or check kairos-spegel.hosts_dir`,
+          hint: `run 'kairos-spegel configure' (it writes the hosts.toml that points containerd at Spegel), or check kairos-spegel.containerd.hosts_dir`,
         },
         `no mirror is configured for ${req.ref.registry}: everything comes from the upstream registry, nothing from the peers`,
       );
