@@ -13,6 +13,7 @@ import { open, readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { AgentError } from '../errors.ts';
+import { pidAlive } from '../fs/pid-alive.ts';
 import type { Logger } from '../log/logger.ts';
 import type { NativeAddon } from '../native/addon.ts';
 
@@ -41,10 +42,12 @@ export async function acquireLock(dir: string, what: string, native: NativeAddon
   const waitMs = wait.waitMs ?? 0;
   const deadline = Date.now() + waitMs;
   const holders = async () => {
-    // A holder names itself just after it takes the lock: give it that moment before saying nobody is named.
+    // A holder names itself just after it takes the lock; until then the file still says what
+    // an earlier holder wrote (a process since gone, a leftover from before a reboot). Give it
+    // that moment, up to 2 s on a busy machine, before naming whatever the file says.
     for (let i = 0; ; i++) {
       const named = (await readFile(file, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean);
-      if (named.length > 0 || i === 10) return named;
+      if (named.some(namesLiveHolder) || i === 100) return named;
       await sleep(20);
     }
   };
@@ -60,6 +63,13 @@ export async function acquireLock(dir: string, what: string, native: NativeAddon
     }
     await sleep(Math.min(RETRY_MS, Math.max(0, deadline - Date.now())), undefined, wait.signal ? { signal: wait.signal } : {});
   }
+}
+
+const HOLDER_LINE = /^kairos-spegel pid (\d+) since /;
+
+function namesLiveHolder(line: string): boolean {
+  const pid = HOLDER_LINE.exec(line)?.[1];
+  return pid !== undefined && pidAlive(Number(pid));
 }
 
 async function tryLock(file: string, native: NativeAddon): Promise<Lock | undefined> {
