@@ -40,12 +40,15 @@ describe('status --system', () => {
     expect(s.memory!.available).toBeLessThanOrEqual(memTotal);
     expect(s.cpu?.cores).toBe(Number((await must('nproc', ['--all'])).trim()));
     // The store (default /usr/local/kairos-spegel/store) does not exist under root yet: its file system is root's.
-    const [, df] = (await must('df', ['-B1', '--output=target,size,avail', root])).trim().split('\n');
-    const [mount, size, avail] = df!.trim().split(/\s+/);
+    const [, df] = (await must('df', ['-B1', '--output=target,size', root])).trim().split('\n');
+    const [mount, size] = df!.trim().split(/\s+/);
     expect(s.store_filesystem).toMatchObject({ path: root, mount });
     // systeminformation reads df in KiB: a file system with 512-byte blocks rounds.
     expect(Math.abs(s.store_filesystem!.size - Number(size))).toBeLessThan(MB);
-    expect(Math.abs(s.store_filesystem!.available - Number(avail))).toBeLessThan(8 * MB);
+    // Free space on this shared file system moves while other tests write (CI runs them
+    // beside this one); the exact figure is checked on an idle file system of its own below.
+    expect(s.store_filesystem!.available).toBeGreaterThan(0);
+    expect(s.store_filesystem!.available).toBeLessThanOrEqual(Number(size));
     expect(s.node_ip?.ip).toBe(await configuredNodeIp());
   });
 
