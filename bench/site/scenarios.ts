@@ -227,9 +227,11 @@ function baseline(env: SiteEnv): Promise<ScenarioResult> {
  * broken transfers must finish from node 1, still without the WAN. Node 2 sends at
  * KILLED_PEER_RATE meanwhile: at the LAN's rate a blob passes faster than the watcher (a
  * process per look at the counters) can look twice on a loaded machine, and the kill would
- * come after the transfers it is meant to break.
+ * come after the transfers it is meant to break. At 40 Mbit/s the 96 MB image of the test
+ * left as few as 2 transfers in flight at the kill (0 once in CI); at 20 Mbit/s, 4 to 14 in
+ * four runs.
  */
-const KILLED_PEER_RATE = '40mbit';
+const KILLED_PEER_RATE = '20mbit';
 
 function kill(env: SiteEnv): Promise<ScenarioResult> {
   return scenario(env, 'kill', env.net.nodes.length, true, async (s) => {
