@@ -30,7 +30,7 @@ import type { WalkContext } from './source-walker.ts';
 import { formatUpstreamPolicy, type UpstreamPolicy } from '../config/upstream-policy.ts';
 import { stat } from 'node:fs/promises';
 import { formatDuration } from '../util/duration.ts';
-import { removePullProgress, writePullProgress } from '../store/pull-progress.ts';
+import { publishPullProgress } from '../store/pull-progress.ts';
 
 export interface PrepullRequest {
   ref: ImageRef;
@@ -124,35 +124,28 @@ export async function prepull(env: PrepullEnv, req: PrepullRequest): Promise<Pre
     progress.add(role, n);
   };
   let digestKnown: string | null = null;
-  const publish = () => {
-    const p = progress.snapshot();
-    return writePullProgress(store.dir, {
-      image: refName,
-      digest: digestKnown,
-      done: p.done,
-      total: p.total ?? null,
-      bytes: transferred,
-      started_at: new Date(started).toISOString(),
-      updated_at: new Date().toISOString(),
-      pid: process.pid,
-    });
-  };
-  // One write at a time, every 2 s: status and images show this pull; a failed write only costs that.
-  let publishing: Promise<void> | undefined;
-  const tick = () => {
-    publishing ??= publish()
-      .catch((err: unknown) => log.debug({ reason: errorMessage(err) }, 'could not write the pull progress file'))
-      .finally(() => {
-        publishing = undefined;
-      });
-  };
   const saver = setInterval(() => void stats.save().catch(() => undefined), 5000);
   saver.unref();
   const credentials = await CredentialStore.load(root, agent);
   const { sources, hostsFile } = await buildSources(root, env.layout.hostsDir, req.ref.registry, credentials, agent.pull.stall_after);
-  tick();
-  const publisher = setInterval(tick, 2000);
-  publisher.unref();
+  // status and images show this pull while it runs.
+  const publisher = publishPullProgress(
+    store.dir,
+    () => {
+      const p = progress.snapshot();
+      return {
+        image: refName,
+        digest: digestKnown,
+        done: p.done,
+        total: p.total ?? null,
+        bytes: transferred,
+        started_at: new Date(started).toISOString(),
+        updated_at: new Date().toISOString(),
+        pid: process.pid,
+      };
+    },
+    (err) => log.debug({ reason: errorMessage(err) }, 'could not write the pull progress file'),
+  );
   progress.begin(refName);
   try {
     log.info(
@@ -310,10 +303,8 @@ export async function prepull(env: PrepullEnv, req: PrepullRequest): Promise<Pre
     };
   } finally {
     clearInterval(saver);
-    clearInterval(publisher);
     progress.stop();
-    await publishing;
-    await removePullProgress(store.dir);
+    await publisher.stop();
     await stats.save().catch((err: unknown) => log.warn({ err }, 'could not save transfer counters'));
     await closeSources(sources);
     await lock.release();

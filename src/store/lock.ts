@@ -67,9 +67,20 @@ export async function acquireLock(dir: string, what: string, native: NativeAddon
 
 const HOLDER_LINE = /^kairos-spegel pid (\d+) since /;
 
-function namesLiveHolder(line: string): boolean {
+const holderPid = (line: string): number | undefined => {
   const pid = HOLDER_LINE.exec(line)?.[1];
-  return pid !== undefined && pidAlive(Number(pid));
+  return pid === undefined ? undefined : Number(pid);
+};
+
+function namesLiveHolder(line: string): boolean {
+  const pid = holderPid(line);
+  return pid !== undefined && pidAlive(pid);
+}
+
+/** The kairos-spegel runs the lock file in `dir` names as its holders: what it says, which only the kernel's lock makes true. */
+export async function namedHolderPids(dir: string): Promise<number[]> {
+  const text = await readFile(path.join(dir, 'lock'), 'utf8').catch(() => '');
+  return text.split('\n').flatMap((l) => holderPid(l) ?? []);
 }
 
 async function tryLock(file: string, native: NativeAddon): Promise<Lock | undefined> {

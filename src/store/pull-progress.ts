@@ -5,11 +5,12 @@
  * names: a holder killed with -9 leaves a file that nothing shows, and the next pull
  * replaces it.
  */
-import { readFile, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../fs/atomic-write.ts';
 import { pidAlive } from '../fs/pid-alive.ts';
 import { readOwnJson } from '../fs/read-json.ts';
+import { namedHolderPids } from './lock.ts';
 import type { ByRole } from './transfer-stats.ts';
 
 export interface PullProgressState {
@@ -28,12 +29,30 @@ export interface PullProgressState {
 
 const FILE = 'pulling.json';
 
-export function writePullProgress(storeDir: string, state: PullProgressState): Promise<void> {
-  return writeFileAtomic(path.join(storeDir, FILE), `${JSON.stringify(state)}\n`);
-}
-
-export async function removePullProgress(storeDir: string): Promise<void> {
-  await unlink(path.join(storeDir, FILE)).catch(() => undefined);
+/**
+ * Writes `state()` now and every `everyMs` until `stop()`, one write at a time; `stop()`
+ * waits for the write under way and removes the file. A failed write only costs that update.
+ */
+export function publishPullProgress(storeDir: string, state: () => PullProgressState, onError: (err: unknown) => void, everyMs = 2000): { stop(): Promise<void> } {
+  const file = path.join(storeDir, FILE);
+  let writing: Promise<void> | undefined;
+  const tick = () => {
+    writing ??= writeFileAtomic(file, `${JSON.stringify(state())}\n`)
+      .catch(onError)
+      .finally(() => {
+        writing = undefined;
+      });
+  };
+  tick();
+  const timer = setInterval(tick, everyMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await writing;
+      await unlink(file).catch(() => undefined);
+    },
+  };
 }
 
 function isState(v: Record<string, unknown>): v is Record<string, unknown> & PullProgressState {
@@ -55,9 +74,8 @@ function isState(v: Record<string, unknown>): v is Record<string, unknown> & Pul
 export async function readPullProgress(storeDir: string): Promise<PullProgressState | null> {
   const state = await readOwnJson(path.join(storeDir, FILE));
   if (!state || !isState(state) || !pidAlive(state.pid)) return null;
-  // The lock file's text names its holder (store/lock): a live pid that no longer holds the lock is a reused pid.
-  const holder = await readFile(path.join(storeDir, 'lock'), 'utf8').catch(() => '');
-  if (!holder.split('\n').some((l) => l.startsWith(`kairos-spegel pid ${state.pid} `))) return null;
+  // A live pid that the lock file does not name as its holder is a reused pid.
+  if (!(await namedHolderPids(storeDir)).includes(state.pid)) return null;
   const { image, digest, done, total, bytes, started_at, updated_at, pid } = state;
   return { image, digest, done, total, bytes: { mirror: bytes.mirror, upstream: bytes.upstream }, started_at, updated_at, pid };
 }
