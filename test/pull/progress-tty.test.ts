@@ -88,12 +88,17 @@ describe('progress on a terminal', () => {
     }
   }, 120_000);
 
-  it('under --upstream "after 1m", while the peers lack the image: a countdown to the upstream', async () => {
+  /** A node whose mirror answers as a Spegel whose peers lack the image; the upstream serves it at once. */
+  const bedWithoutPeers = (name: string): PullBed => {
     src.mirror.setRule((q) => spegelNotFound(q.url));
     src.upstream.setRule(undefined);
-    const bed = new PullBed(`${dir}/bed-after`);
+    const bed = new PullBed(`${dir}/${name}`);
     bed.hosts(src.registry.host, [src.mirror.url], src.upstream.url);
-    const term = inTerminal(bed, `--upstream 'after 1m'`);
+    return bed;
+  };
+
+  it('under --upstream "after 1m", while the peers lack the image: a countdown to the upstream', async () => {
+    const term = inTerminal(bedWithoutPeers('bed-after'), `--upstream 'after 1m'`);
     try {
       const line = await waitFor('the countdown', () => segments(term.out).find((s) => /upstream in \d/.test(s)), 30_000);
       expect(line).toMatch(/^\S+ waiting for the peers, upstream in (\d+s|1m00s)$/);
@@ -104,11 +109,7 @@ describe('progress on a terminal', () => {
   }, 120_000);
 
   it('a log line (the switch to the upstream) clears the progress line instead of running on after it', async () => {
-    src.mirror.setRule((q) => spegelNotFound(q.url));
-    src.upstream.setRule(undefined);
-    const bed = new PullBed(`${dir}/bed-switch`);
-    bed.hosts(src.registry.host, [src.mirror.url], src.upstream.url);
-    const term = inTerminal(bed, `--upstream 'after 2s'`);
+    const term = inTerminal(bedWithoutPeers('bed-switch'), `--upstream 'after 2s'`);
     try {
       // The countdown is drawn every 200 ms until the switch is logged.
       await waitFor('the countdown', () => segments(term.out).some((s) => /upstream in \d/.test(s)), 30_000);
