@@ -4,9 +4,9 @@
  * and reads /proc and /sys, any of which can fail on an odd node (a container, a minimal
  * flavor): each fact that cannot be read is null with a note, never a failed command.
  */
-import { realpath, stat } from 'node:fs/promises';
-import path from 'node:path';
+import { stat } from 'node:fs/promises';
 import { errorMessage } from '../errors.ts';
+import { nearestExisting } from '../fs/path-exists.ts';
 
 export interface OsFacts {
   distro: string;
@@ -86,7 +86,8 @@ export async function readSystemFacts(storePath: string, si?: SystemInformation)
       return m.total > 0 ? { total: m.total, available: m.available } : 'the memory size is unknown';
     }),
     fact<FilesystemFacts>('store_filesystem', async () => {
-      const at = await existingAncestor(storePath);
+      // The store may not exist yet: its file system is the one that will hold it.
+      const at = await nearestExisting(storePath);
       const fs = mountHolding(at, await lib.fsSize());
       // systeminformation leaves out file systems without a device (tmpfs, for one): then the
       // deepest mount it lists is a parent's, whose free space is not the store's.
@@ -100,17 +101,6 @@ export async function readSystemFacts(storePath: string, si?: SystemInformation)
     }),
   ]);
   return { os, cpu, memory, store_filesystem, interfaces, notes };
-}
-
-/** The store may not exist yet: its file system is the one that will hold it. */
-async function existingAncestor(p: string): Promise<string> {
-  for (let at = path.resolve(p); ; at = path.dirname(at)) {
-    try {
-      return await realpath(at);
-    } catch (err) {
-      if (at === '/') throw err;
-    }
-  }
 }
 
 /**

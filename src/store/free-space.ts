@@ -2,6 +2,7 @@
 import { lstat, readdir, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { AgentError, errnoCode } from '../errors.ts';
+import { nearestExisting } from '../fs/path-exists.ts';
 import { formatBytes } from '../util/units.ts';
 
 export async function ensureFreeSpace(dir: string, needed: number, margin: number): Promise<void> {
@@ -34,12 +35,6 @@ export async function storeSize(dir: string): Promise<number> {
 
 /** Bytes available on the filesystem that holds (or will hold, once made) `dir`. */
 export async function freeSpace(dir: string): Promise<number> {
-  for (let d = dir; ; d = path.dirname(d)) {
-    try {
-      const s = await statfs(d);
-      return s.bavail * s.bsize;
-    } catch (err) {
-      if (errnoCode(err) !== 'ENOENT' || d === path.dirname(d)) throw err;
-    }
-  }
+  const s = await statfs(await nearestExisting(dir));
+  return s.bavail * s.bsize;
 }
